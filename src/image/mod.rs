@@ -1,0 +1,1 @@
+//! OCI images for imgtool (placeholder: filled in by the imgtool work).

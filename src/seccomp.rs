@@ -1,0 +1,1 @@
+//! `linux.seccomp` -> BPF (placeholder: filled in by the seccomp work).

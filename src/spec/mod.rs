@@ -1,0 +1,4 @@
+//! The bundle's `config.json`: loading, validation, and the default template
+//! that `berth spec` writes (and `imgtool` builds on).
+
+pub mod template;

@@ -1,0 +1,1 @@
+//! Unprivileged black-box tests of the `berth` and `imgtool` binaries.
