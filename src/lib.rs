@@ -3,24 +3,31 @@
 //!
 //! Architecture map (module -> what it owns):
 //! - `cli`          the runc-compatible command line, one file per verb
-//! - `logging`      `--log`/`--log-format`/`--debug`, runc-format JSON lines
+//! - `logging`      `--log`/`--log-format`/`--debug`, runc-format log lines
+//! - `error`        the crate error type, reported once by `main`
 //! - `spec`         loading and validating `config.json`, the `spec` template
-//! - `state`        the per-container state directory, status, exec fifo
+//! - `state`        the per-container state directory, derived status
 //! - `process`      the create/run process model: parent side, container init, sync protocol
-//! - `namespaces`   the namespace table (config type <-> clone flag)
+//! - `namespaces`   the namespace table (config type <-> clone flag) and plan
 //! - `rootfs`       mount planning (pure) and applying, /dev, pivot_root, masked/readonly paths
 //! - `capabilities` the capability name table and applying the five sets
 //! - `seccomp`      `linux.seccomp` -> BPF program, installed with seccomp(2)
 //! - `cgroups`      cgroup v1/v2 detection, creation, resources, freeze, stats
 //! - `hooks`        the six OCI hook stages
-//! - `terminal`     pty and `--console-socket`
 //! - `image`        OCI image layouts/archives, the layer store, bundles (imgtool)
 //! - `sys`          every `unsafe` syscall wrapper, nothing else
 #![deny(unsafe_code)]
 
+pub mod capabilities;
 pub mod cgroups;
+pub mod error;
 pub mod image;
+pub mod logging;
+pub mod namespaces;
 pub mod seccomp;
 pub mod spec;
+pub mod state;
 #[allow(unsafe_code)]
 pub mod sys;
+
+pub use error::{Error, Result};

@@ -1,2 +1,6 @@
-//! Thin wrappers around the syscalls that nix does not cover. This is the only
-//! module allowed to use `unsafe`; every block carries a SAFETY comment.
+//! Thin wrappers around the syscalls that nix does not cover (or covers in a
+//! shape that does not fit). This is the only module allowed to use `unsafe`;
+//! every block carries a SAFETY comment. Nothing here knows about OCI.
+
+pub mod process;
+pub mod fs;

@@ -1,0 +1,161 @@
+//! The namespace table (OCI type <-> clone flag <-> /proc/<pid>/ns name) and
+//! the plan of which namespaces a container creates and which it joins.
+//! The same table feeds validation and `berth features`.
+
+use std::path::PathBuf;
+
+use oci_spec::runtime::{Linux, LinuxNamespaceType};
+
+use crate::error::{Error, Result};
+
+/// (OCI type name, clone flag, name under /proc/<pid>/ns).
+pub const TABLE: &[(&str, u64, &str)] = &[
+    ("cgroup", libc::CLONE_NEWCGROUP as u64, "cgroup"),
+    ("ipc", libc::CLONE_NEWIPC as u64, "ipc"),
+    ("mount", libc::CLONE_NEWNS as u64, "mnt"),
+    ("network", libc::CLONE_NEWNET as u64, "net"),
+    ("pid", libc::CLONE_NEWPID as u64, "pid"),
+    ("time", libc::CLONE_NEWTIME as u64, "time"),
+    ("user", libc::CLONE_NEWUSER as u64, "user"),
+    ("uts", libc::CLONE_NEWUTS as u64, "uts"),
+];
+
+pub fn oci_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::Mount => "mount",
+        LinuxNamespaceType::Network => "network",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Time => "time",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Uts => "uts",
+    }
+}
+
+fn entry(t: LinuxNamespaceType) -> (&'static str, u64, &'static str) {
+    let name = oci_name(t);
+    TABLE.iter().copied().find(|e| e.0 == name).unwrap_or((name, 0, name))
+}
+
+pub fn clone_flag(t: LinuxNamespaceType) -> u64 {
+    entry(t).1
+}
+
+pub fn proc_name(t: LinuxNamespaceType) -> &'static str {
+    entry(t).2
+}
+
+/// What the container does with each namespace type.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Clone flags for namespaces created new at clone time (user, pid, mount,
+    /// net, ipc, uts). Cgroup and time are handled apart (see below).
+    pub clone_flags: u64,
+    /// A new cgroup namespace, unshared by the init once it sits in its cgroup.
+    pub new_cgroup: bool,
+    /// A new time namespace, unshared by the parent (for its children) so the
+    /// offsets can be written before the init enters it.
+    pub new_time: bool,
+    /// Namespaces joined by path, in the order they must be entered: user
+    /// first (it decides the rights over the others), mount last.
+    pub join: Vec<(LinuxNamespaceType, PathBuf)>,
+}
+
+impl Plan {
+    pub fn creates(&self, t: LinuxNamespaceType) -> bool {
+        match t {
+            LinuxNamespaceType::Cgroup => self.new_cgroup,
+            LinuxNamespaceType::Time => self.new_time,
+            t => self.clone_flags & clone_flag(t) != 0,
+        }
+    }
+    pub fn joins(&self, t: LinuxNamespaceType) -> Option<&PathBuf> {
+        self.join.iter().find(|(k, _)| *k == t).map(|(_, p)| p)
+    }
+    /// Whether the container has a user namespace of its own (new or joined).
+    pub fn has_userns(&self) -> bool {
+        self.creates(LinuxNamespaceType::User) || self.joins(LinuxNamespaceType::User).is_some()
+    }
+}
+
+fn join_rank(t: LinuxNamespaceType) -> u8 {
+    match t {
+        LinuxNamespaceType::User => 0,
+        LinuxNamespaceType::Mount => 9,
+        _ => 5,
+    }
+}
+
+/// Build the plan from `linux.namespaces`; duplicates and relative paths
+/// are errors naming the entry.
+pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
+    let mut p = Plan::default();
+    let Some(nss) = linux.and_then(|l| l.namespaces().as_ref()) else {
+        return Ok(p);
+    };
+    let mut seen = Vec::new();
+    for (i, ns) in nss.iter().enumerate() {
+        let t = ns.typ();
+        let field = format!("linux.namespaces[{i}]");
+        if seen.contains(&t) {
+            return Err(Error::config(field, format!("duplicate namespace type `{}`", oci_name(t))));
+        }
+        seen.push(t);
+        match ns.path() {
+            Some(path) if !path.as_os_str().is_empty() => {
+                if !path.is_absolute() {
+                    return Err(Error::config(
+                        format!("{field}.path"),
+                        format!("`{}` is not an absolute path", path.display()),
+                    ));
+                }
+                p.join.push((t, path.clone()));
+            }
+            _ => match t {
+                LinuxNamespaceType::Cgroup => p.new_cgroup = true,
+                LinuxNamespaceType::Time => p.new_time = true,
+                t => p.clone_flags |= clone_flag(t),
+            },
+        }
+    }
+    p.join.sort_by_key(|(t, _)| join_rank(*t));
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load::parse_spec;
+
+    fn plan_of(json: &str) -> Result<Plan> {
+        let s = parse_spec(format!(r#"{{"ociVersion":"1.0.2","linux":{{"namespaces":{json}}}}}"#).as_bytes())?;
+        plan(s.linux().as_ref())
+    }
+
+    #[test]
+    fn new_and_joined_namespaces() {
+        let p = plan_of(
+            r#"[{"type":"pid"},{"type":"mount","path":"/proc/1/ns/mnt"},{"type":"user","path":"/proc/1/ns/user"},{"type":"network"},{"type":"cgroup"},{"type":"time"}]"#,
+        )
+        .unwrap();
+        assert_eq!(p.clone_flags, (libc::CLONE_NEWPID | libc::CLONE_NEWNET) as u64);
+        assert!(p.new_cgroup && p.new_time);
+        let order: Vec<_> = p.join.iter().map(|(t, _)| oci_name(*t)).collect();
+        assert_eq!(order, ["user", "mount"]);
+        assert!(p.has_userns());
+    }
+
+    #[test]
+    fn duplicates_and_relative_paths_are_errors() {
+        let e = plan_of(r#"[{"type":"pid"},{"type":"pid"}]"#).unwrap_err().to_string();
+        assert!(e.contains("linux.namespaces[1]") && e.contains("duplicate"), "{e}");
+        let e = plan_of(r#"[{"type":"net","path":"proc/1/ns/net"}]"#);
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn unknown_type_is_rejected_at_parse() {
+        assert!(plan_of(r#"[{"type":"bogus"}]"#).is_err());
+    }
+}

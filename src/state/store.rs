@@ -1,0 +1,208 @@
+//! The state directory: `<root>/<id>/` holding `state.json` (written
+//! atomically: temp file + rename), `config.json` (the config as it was at
+//! create time) and `exec.fifo` (present from create until start).
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{init_alive, Status, Stored};
+use crate::error::{Context, Error, Result};
+
+pub const DEFAULT_ROOT: &str = "/run/berth";
+const STATE_FILE: &str = "state.json";
+const CONFIG_FILE: &str = "config.json";
+pub const FIFO_NAME: &str = "exec.fifo";
+
+/// Check a container id: what runc accepts (`[\w+-.]+`, not `.` or `..`),
+/// at most 255 bytes (it names a directory and a cgroup).
+pub fn validate_id(id: &str) -> Result<()> {
+    let bad = |why| Err(Error::BadId { id: id.to_string(), why });
+    if id.is_empty() {
+        return bad("it is empty");
+    }
+    if id == "." || id == ".." {
+        return bad("`.` and `..` are not allowed");
+    }
+    if id.len() > 255 {
+        return bad("it is longer than 255 bytes");
+    }
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-' | b'.')) {
+        return bad("only letters, digits, `_`, `+`, `-` and `.` are allowed");
+    }
+    Ok(())
+}
+
+/// One container's directory under the state root.
+pub struct ContainerDir {
+    pub id: String,
+    pub path: PathBuf,
+}
+
+impl ContainerDir {
+    pub fn new(root: &Path, id: &str) -> Result<Self> {
+        validate_id(id)?;
+        Ok(ContainerDir { id: id.to_string(), path: root.join(id) })
+    }
+
+    /// Reserve the id: mkdir is atomic, so of two concurrent creates with
+    /// the same id exactly one wins.
+    pub fn reserve(&self) -> Result<()> {
+        if let Some(root) = self.path.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o711)
+                .create(root)
+                .ctx(|| format!("create state root `{}`", root.display()))?;
+        }
+        match fs::DirBuilder::new().mode(0o711).create(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::Exists(self.id.clone())),
+            Err(e) => Err(e).ctx(|| format!("create state directory `{}`", self.path.display())),
+        }
+    }
+
+    pub fn exists(&self) -> bool {
+        self.path.join(STATE_FILE).exists()
+    }
+
+    pub fn fifo_path(&self) -> PathBuf {
+        self.path.join(FIFO_NAME)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path.join(CONFIG_FILE)
+    }
+
+    /// Write `state.json` atomically.
+    pub fn save(&self, s: &Stored) -> Result<()> {
+        let data = serde_json::to_vec(s).map_err(|e| Error::Init(format!("encode state: {e}")))?;
+        self.write_atomic(STATE_FILE, &data)
+    }
+
+    pub fn save_config(&self, raw: &[u8]) -> Result<()> {
+        self.write_atomic(CONFIG_FILE, raw)
+    }
+
+    fn write_atomic(&self, name: &str, data: &[u8]) -> Result<()> {
+        let tmp = self.path.join(format!(".{name}.tmp"));
+        let dst = self.path.join(name);
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .ctx(|| format!("create `{}`", tmp.display()))?;
+        f.write_all(data).ctx(|| format!("write `{}`", tmp.display()))?;
+        fs::rename(&tmp, &dst).ctx(|| format!("rename `{}` to `{}`", tmp.display(), dst.display()))
+    }
+
+    /// Load `state.json`; a missing directory is "container does not exist".
+    pub fn load(&self) -> Result<Stored> {
+        let p = self.path.join(STATE_FILE);
+        let data = match fs::read(&p) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotExist(self.id.clone())),
+            Err(e) => return Err(e).ctx(|| format!("read `{}`", p.display())),
+        };
+        serde_json::from_slice(&data).map_err(|e| Error::Init(format!("decode `{}`: {e}", p.display())))
+    }
+
+    /// The config saved at create time.
+    pub fn load_config(&self) -> Result<oci_spec::runtime::Spec> {
+        let raw = fs::read(self.config_path()).ctx(|| format!("read `{}`", self.config_path().display()))?;
+        crate::spec::load::parse_spec(&raw)
+    }
+
+    /// Derive the container's status (see the module docs).
+    pub fn status(&self, s: &Stored) -> Status {
+        if !init_alive(s.pid, s.start_time) {
+            return Status::Stopped;
+        }
+        if s.creating {
+            return Status::Creating;
+        }
+        if self.fifo_path().exists() {
+            return Status::Created;
+        }
+        if let Some(cg) = &s.cgroup {
+            if cg.is_frozen().unwrap_or(false) {
+                return Status::Paused;
+            }
+        }
+        Status::Running
+    }
+
+    /// Remove the whole directory.
+    pub fn remove(&self) -> Result<()> {
+        match fs::remove_dir_all(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).ctx(|| format!("remove state directory `{}`", self.path.display())),
+        }
+    }
+}
+
+/// Ids of every container under `root` (sorted).
+pub fn list_ids(root: &Path) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let rd = match fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
+        Err(e) => return Err(e).ctx(|| format!("read state root `{}`", root.display())),
+    };
+    for e in rd.flatten() {
+        if let Some(name) = e.file_name().to_str() {
+            if e.path().join(STATE_FILE).exists() {
+                ids.push(name.to_string());
+            }
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        for ok in ["a", "A-b_c.d+e", "x".repeat(255).as_str()] {
+            assert!(validate_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "../x", "a b", "x".repeat(256).as_str()] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reserve_is_exclusive_and_state_roundtrips() {
+        let t = tempfile::tempdir().unwrap();
+        let d = ContainerDir::new(&t.path().join("root"), "c1").unwrap();
+        d.reserve().unwrap();
+        assert!(matches!(d.reserve(), Err(Error::Exists(_))));
+        assert!(matches!(d.load(), Err(Error::NotExist(_))));
+        let s = Stored {
+            id: "c1".into(),
+            pid: std::process::id() as i32,
+            start_time: super::super::proc_stat(std::process::id() as i32).unwrap().1,
+            bundle: "/b".into(),
+            rootfs: "/b/r".into(),
+            created: "T".into(),
+            annotations: Default::default(),
+            owner: String::new(),
+            creating: false,
+            cgroup: None,
+            shares_host_pidns: false,
+        };
+        d.save(&s).unwrap();
+        assert_eq!(d.load().unwrap().pid, s.pid);
+        assert_eq!(d.status(&s), Status::Running);
+        assert_eq!(list_ids(&t.path().join("root")).unwrap(), ["c1"]);
+        d.remove().unwrap();
+        assert!(!d.path.exists());
+    }
+}

@@ -1,0 +1,245 @@
+//! Process-level syscalls: clone3 (with CLONE_INTO_CGROUP), raw fd
+//! duplication, close_range, prctl and scheduling calls nix lacks.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// Result of a fork-like clone: which side of it we are on.
+pub enum Forked {
+    Parent(i32),
+    Child,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Fork-like clone with namespace flags: the child continues on a copy of
+/// the caller's stack, exactly like fork(2). `cgroup` places the child in
+/// that cgroup v2 directory at birth (clone3 + CLONE_INTO_CGROUP).
+/// Falls back to the legacy clone(2) when clone3 is unavailable (ENOSYS,
+/// e.g. under an outer seccomp profile); the cgroup is then ignored and the
+/// caller must move the child itself (`placed == false`).
+///
+/// The caller must be single-threaded.
+pub fn clone_process(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(Forked, bool)> {
+    let mut args = CloneArgs {
+        flags,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if let Some(fd) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd.as_raw_fd() as u64;
+    }
+    // SAFETY: clone3 with stack == 0 behaves like fork: the child gets a
+    // copy-on-write copy of this (single-threaded) process and returns 0 on
+    // the same stack. `args` is a valid, fully initialised clone_args.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if r >= 0 {
+        return Ok((if r == 0 { Forked::Child } else { Forked::Parent(r as i32) }, cgroup.is_some()));
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::ENOSYS) && err.raw_os_error() != Some(libc::EPERM) {
+        return Err(err);
+    }
+    // Legacy clone: flags in the low bits, exit signal in CSIGNAL, no stack.
+    // SAFETY: as above; legacy clone with a null stack is fork with flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags & 0xffff_ffff) as libc::c_ulong | libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match r {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok((Forked::Child, false)),
+        pid => Ok((Forked::Parent(pid as i32), false)),
+    }
+}
+
+/// Leave the process immediately, without running destructors or atexit
+/// handlers (the forked side of a clone must never unwind into the parent's
+/// code).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
+
+/// dup2(2) onto a fixed descriptor number (stdio setup).
+pub fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
+    // SAFETY: plain syscall on a valid borrowed fd; the target number is
+    // owned by the caller's stdio convention.
+    let r = unsafe { libc::dup2(fd.as_raw_fd(), target) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Set close-on-exec on every descriptor from `first` upwards.
+pub fn cloexec_from(first: u32) -> io::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes descriptor flags; no memory involved.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if r == 0 {
+        return Ok(());
+    }
+    // Fallback for kernels without CLOSE_RANGE_CLOEXEC: walk /proc/self/fd.
+    let mut fds = Vec::new();
+    for e in std::fs::read_dir("/proc/self/fd")? {
+        if let Some(n) = e?.file_name().to_str().and_then(|s| s.parse::<RawFd>().ok()) {
+            if n >= first as RawFd {
+                fds.push(n);
+            }
+        }
+    }
+    for n in fds {
+        // SAFETY: F_SETFD on a number that may or may not be open; EBADF is
+        // harmless (the fd of the read_dir itself is already closed).
+        unsafe { libc::fcntl(n, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// Clear close-on-exec on one descriptor (for fds handed to the container).
+pub fn clear_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl flag change on a caller-provided descriptor number.
+    let r = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Take ownership of a descriptor number inherited from the caller.
+///
+/// # Safety contract (checked by the caller)
+/// `fd` must be open and not owned by anything else in this process.
+pub fn own_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: see the contract above: the caller transfers sole ownership.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// ioprio_set(IOPRIO_WHO_PROCESS, 0, prio).
+pub fn set_ioprio(class: u32, level: u32) -> io::Result<()> {
+    let prio = (class << 13) | (level & 0x1fff);
+    // SAFETY: plain syscall with integer arguments.
+    let r = unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, prio) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The scheduler attributes of sched_setattr(2).
+#[derive(Default, Debug, Clone)]
+pub struct SchedAttr {
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+}
+
+#[repr(C)]
+struct RawSchedAttr {
+    size: u32,
+    sched_policy: u32,
+    sched_flags: u64,
+    sched_nice: i32,
+    sched_priority: u32,
+    sched_runtime: u64,
+    sched_deadline: u64,
+    sched_period: u64,
+}
+
+/// sched_setattr(2) on the calling thread.
+pub fn set_sched_attr(a: &SchedAttr) -> io::Result<()> {
+    let raw = RawSchedAttr {
+        size: std::mem::size_of::<RawSchedAttr>() as u32,
+        sched_policy: a.policy,
+        sched_flags: a.flags,
+        sched_nice: a.nice,
+        sched_priority: a.priority,
+        sched_runtime: a.runtime,
+        sched_deadline: a.deadline,
+        sched_period: a.period,
+    };
+    // SAFETY: `raw` is a valid sched_attr of the size we pass.
+    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &raw as *const RawSchedAttr, 0) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// setdomainname(2).
+pub fn set_domainname(name: &str) -> io::Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes.
+    let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// personality(2).
+pub fn set_personality(persona: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: integer-only syscall.
+    let r = unsafe { libc::personality(persona) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// ioctl(TIOCSCTTY): make `fd` the controlling terminal.
+pub fn set_controlling_tty(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument; fd is a valid tty fd.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Size of a terminal, for the foreground `run` proxy.
+pub fn copy_winsize(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
+    let mut ws: libc::winsize = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes a winsize into the valid local.
+    if unsafe { libc::ioctl(from.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: TIOCSWINSZ reads the valid local.
+    if unsafe { libc::ioctl(to.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
