@@ -21,9 +21,11 @@
 pub mod capabilities;
 pub mod cgroups;
 pub mod error;
+pub mod hooks;
 pub mod image;
 pub mod logging;
 pub mod namespaces;
+pub mod rootfs;
 pub mod seccomp;
 pub mod spec;
 pub mod state;

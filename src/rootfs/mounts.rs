@@ -1,0 +1,291 @@
+//! Applying the mount plan inside the container's new mount namespace,
+//! before pivot_root: root propagation, the rootfs bind, then every mount in
+//! config order (binds with their remount flags, tmpfs with `tmpcopyup`,
+//! the cgroup tree), each onto a destination resolved inside the rootfs.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, MsFlags};
+use nix::sys::statvfs::{fstatvfs, FsFlags};
+
+use super::mountinfo;
+use super::paths::{self, fd_path};
+use super::plan::{Kind, MountOp, RootfsPlan};
+use crate::error::{Context, Error, Result};
+use crate::sys::fs as sfs;
+
+const NONE: Option<&str> = None;
+
+/// Flags that only make sense in the first mount(2) call, never a remount.
+fn remount_flags(f: MsFlags) -> MsFlags {
+    f & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT)
+}
+
+/// Make the container's view of the host private or slave (so nothing it
+/// mounts leaks out), make the rootfs' parent mount private (pivot_root
+/// refuses a shared parent), and turn the rootfs into a mount point.
+/// Returns the O_PATH descriptor of the rootfs mount.
+pub fn prepare_root(plan: &RootfsPlan) -> Result<OwnedFd> {
+    let first = match plan.propagation {
+        Some(p) if !p.contains(MsFlags::MS_UNBINDABLE) => p | MsFlags::MS_REC,
+        _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+    };
+    mount(NONE, "/", NONE, first, NONE).ctx(|| "set the propagation of `/`".to_string())?;
+    let rootfs = &plan.rootfs;
+    let entries = mountinfo::read();
+    if let Some(parent) = mountinfo::containing_mount(&entries, rootfs) {
+        if parent.optional.iter().any(|o| o.starts_with("shared:")) {
+            mount(NONE, &parent.mount_point, NONE, MsFlags::MS_PRIVATE, NONE)
+                .ctx(|| format!("make the rootfs parent mount `{}` private", parent.mount_point.display()))?;
+        }
+    }
+    mount(Some(rootfs), rootfs, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
+        .ctx(|| format!("bind mount the rootfs `{}` onto itself", rootfs.display()))?;
+    paths::open_root(rootfs)
+}
+
+/// Every configured mount, in order.
+pub fn mount_all(root: BorrowedFd<'_>, plan: &RootfsPlan, in_userns: bool, new_cgroupns: bool) -> Result<()> {
+    for m in &plan.mounts {
+        mount_one(root, m, in_userns, new_cgroupns)
+            .map_err(|e| Error::Init(format!("mount `{}` on `{}`: {e}", source_name(m), m.dest.display())))?;
+    }
+    Ok(())
+}
+
+fn source_name(m: &MountOp) -> String {
+    m.source
+        .as_ref()
+        .map(|s| s.display().to_string())
+        .or_else(|| m.fstype.clone())
+        .unwrap_or_else(|| "none".into())
+}
+
+fn mount_one(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool, new_cgroupns: bool) -> Result<()> {
+    match m.kind {
+        Kind::Bind => mount_bind(root, m, in_userns),
+        Kind::Cgroup => mount_cgroup(root, m, in_userns, new_cgroupns),
+        _ => mount_fs(root, m, in_userns),
+    }
+}
+
+fn mount_bind(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
+    let src = m.source.as_deref().unwrap_or(Path::new(""));
+    let meta = std::fs::metadata(src).ctx(|| format!("stat bind source `{}`", src.display()))?;
+    let target = if meta.is_dir() { paths::mkdir_all(root, &m.dest, 0o755)? } else { paths::ensure_file(root, &m.dest)? };
+    let rec = if m.opts.is_recursive_bind() { MsFlags::MS_REC } else { MsFlags::empty() };
+    mount(Some(src), &fd_path(target.as_fd()), NONE, MsFlags::MS_BIND | rec, NONE).ctx(|| "bind".to_string())?;
+    finish_mount(root, m, true, in_userns)
+}
+
+/// Remount flags, propagation and recursive attributes on the new mount,
+/// reached by resolving the destination again (it now crosses the mount).
+fn finish_mount(root: BorrowedFd<'_>, m: &MountOp, is_bind: bool, in_userns: bool) -> Result<()> {
+    let extra = remount_flags(m.opts.flags);
+    let needs_remount = is_bind && !extra.is_empty();
+    if !needs_remount && m.opts.propagation.is_empty() && m.opts.rec_set == 0 && m.opts.rec_clear == 0 {
+        return Ok(());
+    }
+    let fd = paths::resolve(root, &m.dest).ctx(|| "reopen the new mount".to_string())?;
+    if needs_remount {
+        let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra;
+        if in_userns {
+            flags |= locked_flags(fd.as_fd());
+        }
+        mount(NONE, &fd_path(fd.as_fd()), NONE, flags, NONE).ctx(|| "remount with the bind options".to_string())?;
+    }
+    for p in &m.opts.propagation {
+        mount(NONE, &fd_path(fd.as_fd()), NONE, *p, NONE).ctx(|| "set propagation".to_string())?;
+    }
+    if m.opts.rec_set != 0 || m.opts.rec_clear != 0 {
+        sfs::mount_setattr_recursive(fd.as_fd(), m.opts.rec_set, m.opts.rec_clear)
+            .ctx(|| "set recursive mount attributes".to_string())?;
+    }
+    Ok(())
+}
+
+/// The flags of an existing mount that an unprivileged remount must keep.
+pub fn locked_flags(fd: BorrowedFd<'_>) -> MsFlags {
+    let Ok(st) = fstatvfs(fd) else { return MsFlags::empty() };
+    let f = st.flags();
+    let mut out = MsFlags::empty();
+    for (s, m) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(s) {
+            out |= m;
+        }
+    }
+    out
+}
+
+fn mount_fs(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
+    let target = paths::mkdir_all(root, &m.dest, 0o755)?;
+    // For tmpcopyup, keep a handle on the directory being covered: its
+    // content is copied into the new tmpfs through it.
+    let covered = if m.opts.tmpcopyup {
+        Some(paths::resolve_with(root, &m.dest, nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY)
+            .ctx(|| "open the directory to copy up".to_string())?)
+    } else {
+        None
+    };
+    let source = m.source.clone().unwrap_or_else(|| PathBuf::from(m.fstype.as_deref().unwrap_or("none")));
+    let data = (!m.opts.data.is_empty()).then_some(m.opts.data.as_str());
+    let r = mount(Some(&source), &fd_path(target.as_fd()), m.fstype.as_deref(), m.opts.flags, data);
+    match r {
+        Ok(()) => {}
+        // sysfs can't be mounted in a user namespace that doesn't own the
+        // network namespace: bind the host's instead, as runc does.
+        Err(nix::errno::Errno::EPERM) if m.kind == Kind::Sysfs && in_userns => {
+            let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
+            mount(Some("/sys"), &fd_path(target.as_fd()), NONE, flags, NONE).ctx(|| "bind /sys".to_string())?;
+            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | remount_flags(m.opts.flags) | locked_flags(target.as_fd());
+            let fd = paths::resolve(root, &m.dest).ctx(|| "reopen /sys".to_string())?;
+            let _ = mount(NONE, &fd_path(fd.as_fd()), NONE, ro, NONE);
+        }
+        Err(e) => return Err(e).ctx(|| format!("mount {}", m.fstype.as_deref().unwrap_or("filesystem"))),
+    }
+    if let Some(old) = covered {
+        let new = paths::resolve_with(root, &m.dest, nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY)
+            .ctx(|| "open the new tmpfs".to_string())?;
+        copy_tree(&fd_path(old.as_fd()), &fd_path(new.as_fd())).ctx(|| "copy up into the tmpfs".to_string())?;
+    }
+    finish_mount(root, m, false, in_userns)
+}
+
+/// Copy a directory tree, keeping modes, owners and symlinks (tmpcopyup).
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(from)?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    std::os::unix::fs::lchown(to, Some(meta.uid()), Some(meta.gid()))?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let md = std::fs::symlink_metadata(&src)?;
+        let ft = md.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir(&dst)?;
+            copy_tree(&src, &dst)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+            std::os::unix::fs::lchown(&dst, Some(md.uid()), Some(md.gid()))?;
+        } else if ft.is_file() {
+            std::fs::copy(&src, &dst)?;
+            std::os::unix::fs::lchown(&dst, Some(md.uid()), Some(md.gid()))?;
+        }
+    }
+    Ok(())
+}
+
+/// One cgroup hierarchy as the container should see it.
+struct Hierarchy {
+    /// Name under the cgroup mount (`cpu`, `memory`, `systemd`, `unified`, or
+    /// empty for a pure cgroup2 host).
+    name: String,
+    fstype: String,
+    /// mount(2) data for a fresh mount (`cpu`, `name=systemd`).
+    options: String,
+    /// The host directory of this process' cgroup in the hierarchy.
+    host_dir: PathBuf,
+}
+
+fn hierarchies() -> Vec<Hierarchy> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let own: Vec<(String, String)> = own
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let _id = it.next()?;
+            Some((it.next()?.to_string(), it.next()?.to_string()))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for e in mountinfo::read() {
+        if e.fstype != "cgroup" && e.fstype != "cgroup2" {
+            continue;
+        }
+        let options = if e.fstype == "cgroup2" {
+            String::new()
+        } else {
+            e.super_options.split(',').filter(|o| *o != "rw" && *o != "ro").collect::<Vec<_>>().join(",")
+        };
+        let want: Vec<&str> = options.split(',').filter(|s| !s.is_empty()).collect();
+        let path = own.iter().find(|(ctrls, _)| {
+            if e.fstype == "cgroup2" {
+                ctrls.is_empty()
+            } else {
+                let have: Vec<&str> = ctrls.split(',').collect();
+                !want.is_empty() && want.iter().all(|w| have.contains(w))
+            }
+        });
+        let Some((_, path)) = path else { continue };
+        let rel = Path::new(path).strip_prefix(&e.root).unwrap_or(Path::new(path));
+        let rel = rel.strip_prefix("/").unwrap_or(rel);
+        let name = e.mount_point.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = if e.mount_point == Path::new("/sys/fs/cgroup") { String::new() } else { name };
+        out.push(Hierarchy { name, fstype: e.fstype.clone(), options, host_dir: e.mount_point.join(rel) });
+    }
+    out
+}
+
+fn mount_cgroup(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool, new_cgroupns: bool) -> Result<()> {
+    let flags = remount_flags(m.opts.flags) & !MsFlags::MS_RDONLY;
+    let hs = hierarchies();
+    let target = paths::mkdir_all(root, &m.dest, 0o755)?;
+    // Pure cgroup2 host (or a `cgroup2` mount asked for by type).
+    if m.fstype.as_deref() == Some("cgroup2") || hs.iter().all(|h| h.name.is_empty()) {
+        if new_cgroupns || in_userns {
+            mount(Some("cgroup2"), &fd_path(target.as_fd()), Some("cgroup2"), m.opts.flags, NONE)
+                .ctx(|| "mount cgroup2".to_string())?;
+        } else if let Some(h) = hs.iter().find(|h| h.fstype == "cgroup2") {
+            bind_cgroup_dir(root, &h.host_dir, &m.dest, m.opts.flags)?;
+        }
+        return Ok(());
+    }
+    mount(Some("tmpfs"), &fd_path(target.as_fd()), Some("tmpfs"), flags, Some("mode=755"))
+        .ctx(|| "mount tmpfs for the cgroup hierarchies".to_string())?;
+    for h in &hs {
+        if h.name.is_empty() {
+            continue;
+        }
+        let dest = m.dest.join(&h.name);
+        if new_cgroupns {
+            let dir = paths::mkdir_all(root, &dest, 0o755)?;
+            let data = (!h.options.is_empty()).then_some(h.options.as_str());
+            mount(Some(h.fstype.as_str()), &fd_path(dir.as_fd()), Some(h.fstype.as_str()), m.opts.flags, data)
+                .ctx(|| format!("mount cgroup hierarchy `{}`", h.name))?;
+        } else {
+            bind_cgroup_dir(root, &h.host_dir, &dest, m.opts.flags)?;
+        }
+        // Co-mounted controllers (`cpu,cpuacct`) also get one symlink each.
+        if h.name.contains(',') {
+            let base = paths::resolve(root, &m.dest).ctx(|| "open the cgroup tmpfs".to_string())?;
+            for part in h.name.split(',') {
+                let _ = nix::unistd::symlinkat(h.name.as_str(), base.as_fd(), part);
+            }
+        }
+    }
+    if m.opts.flags.contains(MsFlags::MS_RDONLY) {
+        let fd = paths::resolve(root, &m.dest).ctx(|| "reopen the cgroup tmpfs".to_string())?;
+        mount(NONE, &fd_path(fd.as_fd()), NONE, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags, NONE)
+            .ctx(|| "make the cgroup tmpfs read-only".to_string())?;
+    }
+    Ok(())
+}
+
+fn bind_cgroup_dir(root: BorrowedFd<'_>, host: &Path, dest: &Path, flags: MsFlags) -> Result<()> {
+    let dir = paths::mkdir_all(root, dest, 0o755)?;
+    mount(Some(host), &fd_path(dir.as_fd()), NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
+        .ctx(|| format!("bind cgroup `{}`", host.display()))?;
+    let fd = paths::resolve(root, dest).ctx(|| "reopen the cgroup bind".to_string())?;
+    let f = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | remount_flags(flags);
+    mount(NONE, &fd_path(fd.as_fd()), NONE, f, NONE).ctx(|| format!("remount cgroup `{}`", dest.display()))
+}

@@ -1,0 +1,257 @@
+//! From config to the list of filesystem operations the init performs
+//! (pure: no syscalls, unit tested). Validation of mount destinations,
+//! device entries and paths happens here, before anything is created.
+
+use std::path::{Component, Path, PathBuf};
+
+use nix::mount::MsFlags;
+use nix::sys::stat::SFlag;
+use oci_spec::runtime::{LinuxDeviceType, Spec};
+
+use super::options::{self, Parsed};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Bind,
+    Proc,
+    Sysfs,
+    Cgroup,
+    Tmpfs,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountOp {
+    pub kind: Kind,
+    /// Host path for binds (relative sources are made relative to the
+    /// bundle), otherwise the filesystem's source string.
+    pub source: Option<PathBuf>,
+    /// Absolute path inside the container.
+    pub dest: PathBuf,
+    pub fstype: Option<String>,
+    pub opts: Parsed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceNode {
+    pub path: PathBuf,
+    pub kind: SFlag,
+    pub major: u64,
+    pub minor: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootfsPlan {
+    /// Absolute host path of the root filesystem.
+    pub rootfs: PathBuf,
+    pub readonly: bool,
+    pub mounts: Vec<MountOp>,
+    /// Create the default devices and /dev symlinks (not when /dev is a
+    /// bind mount of a host directory).
+    pub setup_dev: bool,
+    pub devices: Vec<DeviceNode>,
+    pub masked: Vec<PathBuf>,
+    pub readonly_paths: Vec<PathBuf>,
+    /// `linux.rootfsPropagation`, applied to the container's `/`.
+    pub propagation: Option<MsFlags>,
+}
+
+/// The devices every container gets (runtime-spec config-linux.md
+/// "Default Devices").
+pub fn default_devices() -> Vec<DeviceNode> {
+    [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
+        .iter()
+        .map(|(n, ma, mi)| DeviceNode {
+            path: PathBuf::from("/dev").join(n),
+            kind: SFlag::S_IFCHR,
+            major: *ma,
+            minor: *mi,
+            mode: 0o666,
+            uid: 0,
+            gid: 0,
+        })
+        .collect()
+}
+
+/// `/dev` symlinks every container gets: (link, target).
+pub const DEV_SYMLINKS: &[(&str, &str)] = &[
+    ("/dev/fd", "/proc/self/fd"),
+    ("/dev/stdin", "/proc/self/fd/0"),
+    ("/dev/stdout", "/proc/self/fd/1"),
+    ("/dev/stderr", "/proc/self/fd/2"),
+    ("/dev/ptmx", "pts/ptmx"),
+    ("/dev/core", "/proc/kcore"),
+];
+
+/// An absolute path with no `..` (inside the container, `..` is resolved
+/// by the kernel within the root anyway; refusing it keeps plans legible).
+fn container_path(field: &str, p: &Path) -> Result<PathBuf> {
+    if !p.is_absolute() {
+        return Err(Error::config(field, format!("`{}` is not an absolute path", p.display())));
+    }
+    if p.components().any(|c| c == Component::ParentDir) {
+        return Err(Error::config(field, format!("`{}` contains `..`", p.display())));
+    }
+    Ok(p.to_path_buf())
+}
+
+fn kind_of(fstype: Option<&str>, opts: &Parsed) -> Kind {
+    if opts.is_bind() || fstype == Some("bind") {
+        return Kind::Bind;
+    }
+    match fstype {
+        Some("proc") => Kind::Proc,
+        Some("sysfs") => Kind::Sysfs,
+        Some("cgroup") | Some("cgroup2") => Kind::Cgroup,
+        Some("tmpfs") => Kind::Tmpfs,
+        _ => Kind::Other,
+    }
+}
+
+fn propagation(field: &str, v: &str) -> Result<MsFlags> {
+    Ok(match v {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        other => return Err(Error::config(field, format!("unknown propagation `{other}`"))),
+    })
+}
+
+/// Build the root filesystem plan for a config in `bundle`.
+pub fn plan(spec: &Spec, bundle: &Path) -> Result<RootfsPlan> {
+    let root = spec.root().as_ref().ok_or_else(|| Error::config("root", "is required"))?;
+    if root.path().as_os_str().is_empty() {
+        return Err(Error::config("root.path", "is empty"));
+    }
+    let rootfs = bundle.join(root.path());
+    let mut mounts = Vec::new();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let field = format!("mounts[{i}].destination");
+        let dest = container_path(&field, m.destination())?;
+        let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+        let fstype = m.typ().clone().filter(|t| !t.is_empty());
+        let kind = kind_of(fstype.as_deref(), &opts);
+        let source = m.source().as_ref().map(|s| if kind == Kind::Bind && s.is_relative() { bundle.join(s) } else { s.clone() });
+        if kind == Kind::Bind && source.is_none() {
+            return Err(Error::config(format!("mounts[{i}].source"), "a bind mount needs a source"));
+        }
+        mounts.push(MountOp { kind, source, dest, fstype, opts });
+    }
+    let setup_dev = !mounts.iter().any(|m| m.dest == Path::new("/dev") && m.kind == Kind::Bind);
+    let linux = spec.linux().as_ref();
+    let mut devices = Vec::new();
+    for (i, d) in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten().enumerate() {
+        let field = format!("linux.devices[{i}]");
+        let path = container_path(&format!("{field}.path"), d.path())?;
+        let kind = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
+            LinuxDeviceType::B => SFlag::S_IFBLK,
+            LinuxDeviceType::P => SFlag::S_IFIFO,
+            LinuxDeviceType::A => {
+                return Err(Error::config(format!("{field}.type"), "`a` is only valid in cgroup device rules"));
+            }
+        };
+        devices.push(DeviceNode {
+            path,
+            kind,
+            major: d.major() as u64,
+            minor: d.minor() as u64,
+            mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        });
+    }
+    let paths = |field: &str, v: Option<&Vec<String>>| -> Result<Vec<PathBuf>> {
+        v.into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, p)| container_path(&format!("{field}[{i}]"), Path::new(p)))
+            .collect()
+    };
+    let masked = paths("linux.maskedPaths", linux.and_then(|l| l.masked_paths().as_ref()))?;
+    let readonly_paths = paths("linux.readonlyPaths", linux.and_then(|l| l.readonly_paths().as_ref()))?;
+    let propagation = match linux.and_then(|l| l.rootfs_propagation().as_ref()).filter(|s| !s.is_empty()) {
+        Some(v) => Some(propagation("linux.rootfsPropagation", v)?),
+        None => None,
+    };
+    Ok(RootfsPlan {
+        rootfs,
+        readonly: root.readonly().unwrap_or(false),
+        mounts,
+        setup_dev,
+        devices,
+        masked,
+        readonly_paths,
+        propagation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load::parse_spec;
+
+    fn spec(extra: &str) -> Spec {
+        parse_spec(format!(r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs","readonly":true}}{extra}}}"#).as_bytes())
+            .unwrap()
+    }
+
+    #[test]
+    fn runc_default_spec_plans() {
+        let s = crate::spec::template::default_spec(false).unwrap();
+        let p = plan(&s, Path::new("/b")).unwrap();
+        assert_eq!(p.rootfs, Path::new("/b/rootfs"));
+        assert!(p.readonly && p.setup_dev);
+        let kinds: Vec<_> = p.mounts.iter().map(|m| (m.dest.to_str().unwrap(), m.kind)).collect();
+        assert_eq!(kinds[0], ("/proc", Kind::Proc));
+        assert_eq!(kinds[1], ("/dev", Kind::Tmpfs));
+        assert_eq!(kinds[6], ("/sys/fs/cgroup", Kind::Cgroup));
+        assert_eq!(p.mounts[1].opts.data, "mode=755,size=65536k");
+        assert_eq!(p.masked.len(), 10);
+    }
+
+    #[test]
+    fn bind_sources_are_relative_to_the_bundle_and_order_is_kept() {
+        let s = spec(
+            r#","mounts":[{"destination":"/a","source":"data","options":["rbind","ro"]},
+            {"destination":"/dev","type":"bind","source":"/dev","options":["rbind"]}]"#,
+        );
+        let p = plan(&s, Path::new("/b")).unwrap();
+        assert_eq!(p.mounts[0].source.as_deref(), Some(Path::new("/b/data")));
+        assert_eq!(p.mounts[0].kind, Kind::Bind);
+        assert!(!p.setup_dev, "a bound /dev gets no default nodes");
+    }
+
+    #[test]
+    fn bad_entries_name_their_field() {
+        let e = plan(&spec(r#","mounts":[{"destination":"rel","type":"tmpfs"}]"#), Path::new("/b"));
+        assert!(e.unwrap_err().to_string().contains("mounts[0].destination"));
+        let e = plan(&spec(r#","linux":{"maskedPaths":["/ok","bad"]}"#), Path::new("/b"));
+        assert!(e.unwrap_err().to_string().contains("linux.maskedPaths[1]"));
+        let e = plan(&spec(r#","linux":{"rootfsPropagation":"weird"}"#), Path::new("/b"));
+        assert!(e.unwrap_err().to_string().contains("weird"));
+        let e = plan(&spec(r#","mounts":[{"destination":"/x","options":["bind"]}]"#), Path::new("/b"));
+        assert!(e.unwrap_err().to_string().contains("mounts[0].source"));
+    }
+
+    #[test]
+    fn devices() {
+        let s = spec(
+            r#","linux":{"devices":[{"path":"/dev/fuse","type":"c","major":10,"minor":229,"fileMode":438,"uid":0,"gid":0}],"rootfsPropagation":"rshared"}"#,
+        );
+        let p = plan(&s, Path::new("/b")).unwrap();
+        assert_eq!(p.devices[0].kind, SFlag::S_IFCHR);
+        assert_eq!((p.devices[0].major, p.devices[0].minor, p.devices[0].mode), (10, 229, 0o666));
+        assert_eq!(p.propagation, Some(MsFlags::MS_SHARED | MsFlags::MS_REC));
+        assert_eq!(default_devices().len(), 6);
+    }
+}
