@@ -29,6 +29,7 @@ pub mod rootfs;
 pub mod seccomp;
 pub mod spec;
 pub mod state;
+pub mod terminal;
 #[allow(unsafe_code)]
 pub mod sys;
 
