@@ -62,3 +62,12 @@ impl<T> Context<T> for nix::Result<T> {
         self.map_err(|source| Error::Sys { what: what(), source })
     }
 }
+
+/// An OS error's text without Rust's " (os error N)" suffix, lower-cased
+/// like Go's (runc's) messages: "no such file or directory".
+pub fn os_msg(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
+    }
+}

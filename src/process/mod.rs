@@ -1,0 +1,89 @@
+//! The create/run process model. `parent` is berth's side (clone, id maps,
+//! cgroup, hooks, state), `init` is the container side (the setup script
+//! ending in execve), `sync` the channel between them. `Plan` is everything
+//! both sides need, computed and validated before any side effect.
+
+pub mod exec;
+pub mod init;
+pub mod parent;
+pub mod sync;
+
+use std::path::PathBuf;
+
+use oci_spec::runtime::Spec;
+
+use crate::capabilities::{self, CapPlan};
+use crate::error::{Error, Result};
+use crate::namespaces;
+use crate::rootfs::plan::{self as rootfs_plan, RootfsPlan};
+
+/// Options from the command line of `create` and `run`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// Everything the container needs, planned and validated up front.
+pub struct Plan {
+    pub spec: Spec,
+    pub bundle: PathBuf,
+    pub ns: namespaces::Plan,
+    pub rootfs: RootfsPlan,
+    pub caps: CapPlan,
+    pub seccomp: Option<crate::seccomp::Program>,
+    pub terminal: bool,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    /// Descriptors from 3 up to (not including) this number reach the
+    /// container: LISTEN_FDS first, then `--preserve-fds`.
+    pub keep_fds_below: u32,
+    /// The container's environment (with LISTEN_FDS/LISTEN_PID when passed).
+    pub env: Vec<String>,
+}
+
+/// Socket activation fds the runtime itself received (LISTEN_FDS).
+fn listen_fds() -> u32 {
+    std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
+    let ns = namespaces::plan(spec.linux().as_ref())?;
+    crate::spec::validate::validate(&spec, &ns)?;
+    let rootfs = rootfs_plan::plan(&spec, &bundle)?;
+    let process = spec.process().as_ref().ok_or_else(|| Error::config("process", "is required"))?;
+    let caps = capabilities::plan(process.capabilities().as_ref())?;
+    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => Some(crate::seccomp::compile(s)?),
+        None => None,
+    };
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && opts.console_socket.is_none() {
+        // `run` in the foreground provides its own socket; create needs one.
+    }
+    let listen = listen_fds();
+    let mut env = process.env().clone().unwrap_or_default();
+    if listen > 0 {
+        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        env.push(format!("LISTEN_FDS={listen}"));
+        env.push("LISTEN_PID=1".to_string());
+    }
+    Ok(Plan {
+        spec,
+        bundle,
+        ns,
+        rootfs,
+        caps,
+        seccomp,
+        terminal,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        keep_fds_below: 3 + listen + opts.preserve_fds,
+        env,
+    })
+}
