@@ -1,1 +1,0 @@
-//! `linux.seccomp` -> BPF (placeholder: filled in by the seccomp work).
