@@ -23,6 +23,8 @@ mod syscalls;
 #[cfg(test)]
 mod interp;
 #[cfg(test)]
+mod live_tests;
+#[cfg(test)]
 mod tests;
 
 use std::os::fd::OwnedFd;

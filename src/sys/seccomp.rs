@@ -46,3 +46,21 @@ pub fn set_mode_filter(filter: &[libc::sock_filter], flags: libc::c_ulong) -> ni
     }
     Ok(None)
 }
+
+/// Run `child` in a forked child process and wait for it; for tests that load a
+/// filter, which cannot be undone in the test process itself.
+#[cfg(test)]
+pub(crate) fn run_in_child(child: impl FnOnce() -> i32) -> nix::Result<nix::sys::wait::WaitStatus> {
+    use nix::unistd::{fork, ForkResult};
+    // SAFETY: the child only runs `child` (test code that makes plain syscalls and
+    // allocates at most through glibc's fork-safe malloc) and leaves with `_exit`,
+    // never returning into the test harness.
+    match unsafe { fork() }? {
+        ForkResult::Child => {
+            let code = child();
+            // SAFETY: `_exit` ends the child at once, skipping the harness's atexit state.
+            unsafe { libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => nix::sys::wait::waitpid(child, None),
+    }
+}
