@@ -16,9 +16,9 @@ impl Data {
         match off {
             0 => self.nr,
             4 => self.arch,
-            16..=63 if off % 4 == 0 => {
+            16..=63 if off.is_multiple_of(4) => {
                 let arg = self.args[((off - 16) / 8) as usize];
-                if (off - 16) % 8 == 0 {
+                if (off - 16).is_multiple_of(8) {
                     arg as u32
                 } else {
                     (arg >> 32) as u32
@@ -34,13 +34,15 @@ pub(crate) fn run(prog: &[sock_filter], data: &Data) -> u32 {
     let mut a: u32 = 0;
     let mut pc = 0usize;
     loop {
-        let i = prog.get(pc).unwrap_or_else(|| panic!("fell off the end at {pc}"));
+        let i = prog
+            .get(pc)
+            .unwrap_or_else(|| panic!("fell off the end at {pc}"));
         pc += 1;
         match i.code {
-            0x20 => a = data.word(i.k),      // ld w abs
-            0x54 => a &= i.k,                // alu and k
-            0x06 => return i.k,              // ret k
-            0x05 => pc += i.k as usize,      // ja
+            0x20 => a = data.word(i.k), // ld w abs
+            0x54 => a &= i.k,           // alu and k
+            0x06 => return i.k,         // ret k
+            0x05 => pc += i.k as usize, // ja
             0x15 | 0x25 | 0x35 => {
                 let taken = match i.code {
                     0x15 => a == i.k,

@@ -58,7 +58,10 @@ fn kill_actions_kill_with_sigsys() {
             let _ = nix::unistd::getcwd();
             3
         });
-        assert!(matches!(status, WaitStatus::Signaled(_, Signal::SIGSYS, _)), "{action}: {status:?}");
+        assert!(
+            matches!(status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
+            "{action}: {status:?}"
+        );
     }
 }
 
@@ -68,7 +71,9 @@ fn argument_conditions_apply_in_the_kernel() {
     let status = with_filter(&p, || {
         use nix::sys::personality::{self, Persona};
         // personality(0xffffffff) (a query) is allowed, personality(READ_IMPLIES_EXEC) is not.
-        let Ok(current) = personality::get() else { return 1 };
+        let Ok(current) = personality::get() else {
+            return 1;
+        };
         match personality::set(Persona::READ_IMPLIES_EXEC) {
             Err(Errno::EPERM) => {}
             _ => return 2,
@@ -130,7 +135,8 @@ fn fixture_profiles_run_programs() {
     let argv = [
         sh.clone(),
         CString::new("-c").unwrap(),
-        CString::new("/bin/true && ls / >/dev/null && cd /tmp && pwd >/dev/null && exit 7").unwrap(),
+        CString::new("/bin/true && ls / >/dev/null && cd /tmp && pwd >/dev/null && exit 7")
+            .unwrap(),
     ];
     for name in ["podman.json", "runtime-tools.json"] {
         let p = compile(&fixture(name)).unwrap();

@@ -190,7 +190,9 @@ fn filter_flags(s: &LinuxSeccomp, listener: bool) -> libc::c_ulong {
         flags |= match flag {
             LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
             LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
+                libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
+            }
             // Only meaningful (and only accepted by the kernel) with a listener.
             LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv if listener => {
                 libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -215,7 +217,11 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
     if s.default_action() == LinuxSeccompAction::ScmpActNotify {
         return Err(Error::NotifyDefault);
     }
-    let default = policy::action_ret(s.default_action(), s.default_errno_ret(), "linux.seccomp.defaultErrnoRet")?;
+    let default = policy::action_ret(
+        s.default_action(),
+        s.default_errno_ret(),
+        "linux.seccomp.defaultErrnoRet",
+    )?;
 
     let mut abis = vec![native];
     for arch in s.architectures().iter().flatten() {
@@ -247,8 +253,16 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
         filter,
         flags: filter_flags(s, listener),
         listener,
-        listener_path: if listener { s.listener_path().clone() } else { None },
-        listener_metadata: if listener { s.listener_metadata().clone() } else { None },
+        listener_path: if listener {
+            s.listener_path().clone()
+        } else {
+            None
+        },
+        listener_metadata: if listener {
+            s.listener_metadata().clone()
+        } else {
+            None
+        },
     })
 }
 
