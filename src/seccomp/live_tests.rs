@@ -147,3 +147,48 @@ fn fixture_profiles_run_programs() {
         assert_eq!(exited(status), Some(7), "{name}: {status:?}");
     }
 }
+
+/// The ENOSYS stub in the kernel: `clone3` (newer than the profile) gets ENOSYS,
+/// an older unlisted syscall the default errno.
+#[test]
+fn newer_syscalls_get_enosys() {
+    use crate::sys::seccomp::syscall_errno;
+    let p = compile(&fixture("runtime-tools.json")).unwrap();
+    let status = with_filter(&p, || {
+        match (
+            syscall_errno(libc::SYS_clone3),
+            syscall_errno(libc::SYS_pivot_root),
+        ) {
+            (Some(Errno::ENOSYS), Some(Errno::EPERM)) => 0,
+            _ => 1,
+        }
+    });
+    assert_eq!(exited(status), Some(0), "{status:?}");
+}
+
+/// x32 calls (x86_64 arch, `__X32_SYSCALL_BIT` set): filtered with the x32 table
+/// when listed, killed when not. The verdict comes before the kernel's own ABI check.
+#[test]
+fn x32_calls_are_filtered_or_killed() {
+    use crate::sys::seccomp::syscall_errno;
+    let x32_getcwd = 0x4000_0000 + libc::SYS_getcwd;
+    let listed = compile(&profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X32"],
+            "syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}"#,
+    ))
+    .unwrap();
+    let status = with_filter(&listed, || {
+        i32::from(syscall_errno(x32_getcwd) != Some(Errno::EACCES))
+    });
+    assert_eq!(exited(status), Some(0), "{status:?}");
+
+    let unlisted = compile(&profile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#)).unwrap();
+    let status = with_filter(&unlisted, || {
+        let _ = syscall_errno(x32_getcwd);
+        3
+    });
+    assert!(
+        matches!(status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
+        "{status:?}"
+    );
+}
