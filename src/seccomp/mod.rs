@@ -23,9 +23,11 @@ mod syscalls;
 #[cfg(test)]
 mod interp;
 // The tests build x86_64 filters, the only host berth filters on.
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
+#[cfg(target_arch = "x86_64")]
 mod live_tests;
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
+#[cfg(target_arch = "x86_64")]
 mod tests;
 
 use std::os::fd::OwnedFd;
