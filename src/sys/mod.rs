@@ -2,5 +2,6 @@
 //! shape that does not fit). This is the only module allowed to use `unsafe`;
 //! every block carries a SAFETY comment. Nothing here knows about OCI.
 
-pub mod process;
 pub mod fs;
+pub mod process;
+pub mod seccomp;
