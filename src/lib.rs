@@ -25,6 +25,7 @@ pub mod hooks;
 pub mod image;
 pub mod logging;
 pub mod namespaces;
+pub mod process;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spec;

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub enum Message {
     Go,
     CreateHooks,
-    HooksDone,
+    HooksDone(String),
     Ready,
     Error(String),
 }

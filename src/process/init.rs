@@ -1,0 +1,381 @@
+//! The container side of create: the cloned child runs this setup script,
+//! top to bottom in the order the runtime-spec and the kernel require, and
+//! ends in execve. It never returns: on failure it reports over the sync
+//! channel and leaves with `_exit`.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::stat::Mode;
+use nix::unistd::{setresgid, setresuid, Gid, Uid};
+use oci_spec::runtime::{LinuxNamespaceType, PosixRlimitType, Process};
+
+use super::sync::{Channel, Message};
+use super::Plan;
+use crate::error::{Context, Error, Result};
+use crate::hooks::{self, Stage};
+use crate::rootfs::{dev, finish, mounts, paths};
+use crate::sys::process as sp;
+
+/// Descriptors the init inherits from the parent.
+pub struct InitFds {
+    pub chan: Channel,
+    /// O_PATH descriptor of the exec fifo in the state directory.
+    pub fifo: Option<OwnedFd>,
+    /// Connected `--console-socket` (terminal only).
+    pub console: Option<OwnedFd>,
+}
+
+/// Run the init. Never returns.
+pub fn run(plan: &Plan, fds: InitFds) -> ! {
+    let code = match setup(plan, &fds) {
+        Ok(never) => match never {},
+        Err(e) => {
+            let msg = e.to_string();
+            if fds.chan.send(&Message::Error(msg.clone())).is_err() {
+                eprintln!("berth init: {msg}");
+            }
+            1
+        }
+    };
+    sp::exit_now(code)
+}
+
+enum Never {}
+
+fn wait_for(chan: &Channel, want: &str) -> Result<Message> {
+    match chan.recv().ctx(|| format!("wait for `{want}` from berth"))? {
+        Some(Message::Error(e)) => Err(Error::Init(e)),
+        Some(m) => Ok(m),
+        // The parent is gone (killed during create): nothing left to do.
+        None => sp::exit_now(1),
+    }
+}
+
+fn process(plan: &Plan) -> Result<&Process> {
+    plan.spec.process().as_ref().ok_or_else(|| Error::config("process", "is required"))
+}
+
+fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
+    // 1. The parent writes our id maps and puts us in the cgroup first.
+    wait_for(&fds.chan, "go")?;
+    let in_userns = plan.ns.has_userns();
+    if plan.ns.creates(LinuxNamespaceType::User) {
+        become_root()?;
+    }
+    // 2. Namespaces given by path (user first: it grants the rights over
+    //    the others). pid and time were joined by the parent, which is the
+    //    only way to enter them (they apply to children).
+    join_namespaces(plan)?;
+    // A cgroup namespace rooted at the container's cgroup, which we are in.
+    if plan.ns.new_cgroup {
+        unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "create the cgroup namespace".to_string())?;
+    }
+    set_uts(plan)?;
+    set_oom_score_adj(plan)?;
+    // 3. The root filesystem, still seeing the host's paths.
+    sp::set_umask(0);
+    let root = mounts::prepare_root(&plan.rootfs)?;
+    mounts::mount_all(root.as_fd(), &plan.rootfs, in_userns, plan.ns.new_cgroup)?;
+    if plan.rootfs.setup_dev {
+        dev::create_devices(root.as_fd(), &crate::rootfs::plan::default_devices(), in_userns)?;
+        dev::create_symlinks(root.as_fd())?;
+    }
+    dev::create_devices(root.as_fd(), &plan.rootfs.devices, in_userns)?;
+    let cwd = process(plan)?.cwd().clone();
+    paths::mkdir_all(root.as_fd(), &cwd, 0o755)?;
+    // 4. prestart/createRuntime hooks run in the parent, then
+    //    createContainer hooks here, before pivot_root (runtime.md).
+    fds.chan.send(&Message::CreateHooks).ctx(|| "ask berth to run the create hooks".to_string())?;
+    let state = match wait_for(&fds.chan, "hooks done")? {
+        Message::HooksDone(state) => state,
+        m => return Err(Error::Init(format!("unexpected message {m:?} from berth"))),
+    };
+    hooks::run(Stage::CreateContainer, &hooks::of(&plan.spec, Stage::CreateContainer), state.as_bytes())?;
+    // 5. Switch root, then lock down paths (they can no longer reach the host).
+    finish::pivot(root.as_fd(), &plan.rootfs.rootfs, plan.no_pivot)?;
+    drop(root);
+    set_sysctls(plan)?;
+    for p in &plan.rootfs.masked {
+        finish::mask_path(p)?;
+    }
+    for p in &plan.rootfs.readonly_paths {
+        finish::readonly_path(p)?;
+    }
+    if plan.terminal {
+        setup_console(fds.console.as_ref().map(|f| f.as_fd()))?;
+    }
+    if plan.rootfs.readonly {
+        finish::remount_readonly(Path::new("/"))?;
+    }
+    if let Some(p) = plan.rootfs.propagation {
+        finish::set_root_propagation(p)?;
+    }
+    // 6. Process attributes that need privileges we are about to drop.
+    if !plan.no_new_keyring {
+        // EPERM/ENOSYS (keyrings disabled, or blocked by an outer profile)
+        // is not fatal, as in runc.
+        let _ = sp::join_new_session_keyring();
+    }
+    let proc_ = process(plan)?;
+    set_rlimits(proc_)?;
+    set_personality(plan)?;
+    set_scheduler(proc_)?;
+    set_io_priority(proc_)?;
+    // 7. Credentials: bounding set, then uid/gid with keepcaps, then the
+    //    other capability sets (capabilities(7)).
+    let no_new_privs = proc_.no_new_privileges().unwrap_or(false);
+    if let (Some(prog), false) = (&plan.seccomp, no_new_privs) {
+        // Without no_new_privs the filter needs CAP_SYS_ADMIN: install it
+        // while we still hold it (runc does the same).
+        install_seccomp(prog, fds)?;
+    }
+    crate::capabilities::drop_bounding(&plan.caps)?;
+    nix::sys::prctl::set_keepcaps(true).ctx(|| "set keepcaps".to_string())?;
+    let chdir_early = nix::unistd::chdir(&cwd);
+    set_user(proc_, in_userns)?;
+    nix::sys::prctl::set_keepcaps(false).ctx(|| "clear keepcaps".to_string())?;
+    crate::capabilities::apply_sets(&plan.caps)?;
+    if chdir_early.is_err() {
+        nix::unistd::chdir(&cwd).ctx(|| format!("chdir to cwd `{}` set in config.json", cwd.display()))?;
+    }
+    // 8. The program must exist now: an error here fails create, as runc.
+    let mut env = plan.env.clone();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(proc_.user().uid())));
+    }
+    let args = proc_.args().clone().unwrap_or_default();
+    let arg0 = args.first().cloned().unwrap_or_default();
+    let program = super::exec::find(&arg0, &super::exec::path_var(&env), &cwd).map_err(Error::Init)?;
+    sp::cloexec_from(plan.keep_fds_below).ctx(|| "mark inherited descriptors close-on-exec".to_string())?;
+    for fd in 3..plan.keep_fds_below {
+        sp::clear_cloexec(fd as i32).ctx(|| format!("pass descriptor {fd} to the container"))?;
+    }
+    // 9. Created: tell berth, then wait for `start` on the exec fifo.
+    fds.chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
+    if let Some(fifo) = &fds.fifo {
+        wait_for_start(fifo.as_fd())?;
+    }
+    hooks::run(Stage::StartContainer, &hooks::of(&plan.spec, Stage::StartContainer), state.as_bytes())?;
+    if no_new_privs {
+        nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
+        if let Some(prog) = &plan.seccomp {
+            install_seccomp(prog, fds)?;
+        }
+    }
+    sp::set_umask(proc_.user().umask().unwrap_or(0o022));
+    exec(&program, &args, &env)
+}
+
+fn become_root() -> Result<()> {
+    setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).ctx(|| "become gid 0 in the user namespace".to_string())?;
+    setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).ctx(|| "become uid 0 in the user namespace".to_string())
+}
+
+fn join_namespaces(plan: &Plan) -> Result<()> {
+    for (t, path) in &plan.ns.join {
+        if matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time) {
+            continue;
+        }
+        let fd = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .ctx(|| format!("open namespace path `{}`", path.display()))?;
+        let flag = CloneFlags::from_bits_retain(crate::namespaces::clone_flag(*t) as i32);
+        setns(fd.as_fd(), flag).map_err(|e| {
+            let why = if e == nix::errno::Errno::EINVAL {
+                format!("it is not a `{}` namespace", crate::namespaces::oci_name(*t))
+            } else {
+                e.desc().to_lowercase()
+            };
+            Error::Init(format!("join namespace `{}`: {why}", path.display()))
+        })?;
+        if *t == LinuxNamespaceType::User {
+            become_root()?;
+        }
+    }
+    Ok(())
+}
+
+fn set_uts(plan: &Plan) -> Result<()> {
+    if let Some(h) = plan.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).ctx(|| format!("set hostname `{h}`"))?;
+    }
+    if let Some(d) = plan.spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        sp::set_domainname(d).ctx(|| format!("set domainname `{d}`"))?;
+    }
+    Ok(())
+}
+
+fn set_oom_score_adj(plan: &Plan) -> Result<()> {
+    if let Some(v) = plan.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
+        std::fs::write("/proc/self/oom_score_adj", v.to_string()).ctx(|| format!("set oom_score_adj to {v}"))?;
+    }
+    Ok(())
+}
+
+fn set_sysctls(plan: &Plan) -> Result<()> {
+    for (k, v) in plan.spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()).into_iter().flatten() {
+        let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
+        std::fs::write(&path, v).ctx(|| format!("set sysctl `{k}` to `{v}`"))?;
+    }
+    Ok(())
+}
+
+fn setup_console(sock: Option<BorrowedFd<'_>>) -> Result<()> {
+    let sock = sock.ok_or_else(|| Error::Usage("a terminal was requested but no --console-socket given".into()))?;
+    let (master, slave, name) = crate::terminal::open_pty()?;
+    dev::mount_console(Path::new(&name))?;
+    crate::terminal::send_fd(sock, master.as_fd(), &name)?;
+    drop(master);
+    nix::unistd::setsid().ctx(|| "create a session".to_string())?;
+    sp::set_controlling_tty(slave.as_fd()).ctx(|| "make the pty the controlling terminal".to_string())?;
+    for target in 0..3 {
+        sp::dup_onto(slave.as_fd(), target).ctx(|| format!("connect the pty to descriptor {target}"))?;
+    }
+    Ok(())
+}
+
+fn rlimit_number(t: PosixRlimitType) -> u32 {
+    (match t {
+        PosixRlimitType::RlimitCpu => libc::RLIMIT_CPU,
+        PosixRlimitType::RlimitFsize => libc::RLIMIT_FSIZE,
+        PosixRlimitType::RlimitData => libc::RLIMIT_DATA,
+        PosixRlimitType::RlimitStack => libc::RLIMIT_STACK,
+        PosixRlimitType::RlimitCore => libc::RLIMIT_CORE,
+        PosixRlimitType::RlimitRss => libc::RLIMIT_RSS,
+        PosixRlimitType::RlimitNproc => libc::RLIMIT_NPROC,
+        PosixRlimitType::RlimitNofile => libc::RLIMIT_NOFILE,
+        PosixRlimitType::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        PosixRlimitType::RlimitAs => libc::RLIMIT_AS,
+        PosixRlimitType::RlimitLocks => libc::RLIMIT_LOCKS,
+        PosixRlimitType::RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        PosixRlimitType::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        PosixRlimitType::RlimitNice => libc::RLIMIT_NICE,
+        PosixRlimitType::RlimitRtprio => libc::RLIMIT_RTPRIO,
+        PosixRlimitType::RlimitRttime => libc::RLIMIT_RTTIME,
+    }) as u32
+}
+
+fn set_rlimits(p: &Process) -> Result<()> {
+    for r in p.rlimits().iter().flatten() {
+        sp::set_rlimit(rlimit_number(r.typ()), r.soft(), r.hard())
+            .ctx(|| format!("set rlimit {:?} to {}:{}", r.typ(), r.soft(), r.hard()))?;
+    }
+    Ok(())
+}
+
+fn set_personality(plan: &Plan) -> Result<()> {
+    let Some(p) = plan.spec.linux().as_ref().and_then(|l| l.personality().as_ref()) else { return Ok(()) };
+    let persona = match p.domain() {
+        oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0x0000,
+        oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
+    };
+    sp::set_personality(persona).ctx(|| format!("set personality {:?}", p.domain()))
+}
+
+fn set_scheduler(p: &Process) -> Result<()> {
+    use oci_spec::runtime::{LinuxSchedulerFlag as F, LinuxSchedulerPolicy as P};
+    let Some(s) = p.scheduler() else { return Ok(()) };
+    let policy = match s.policy() {
+        P::SchedOther => 0,
+        P::SchedFifo => 1,
+        P::SchedRr => 2,
+        P::SchedBatch => 3,
+        P::SchedIso => 4,
+        P::SchedIdle => 5,
+        P::SchedDeadline => 6,
+    };
+    let mut flags = 0u64;
+    for f in s.flags().iter().flatten() {
+        flags |= match f {
+            F::SchedResetOnFork => 0x01,
+            F::SchedFlagReclaim => 0x02,
+            F::SchedFlagDLOverrun => 0x04,
+            F::SchedFlagKeepPolicy => 0x08,
+            F::SchedFlagKeepParams => 0x10,
+            F::SchedFlagUtilClampMin => 0x20,
+            F::SchedFlagUtilClampMax => 0x40,
+        };
+    }
+    let attr = sp::SchedAttr {
+        policy,
+        flags,
+        nice: s.nice().unwrap_or(0),
+        priority: s.priority().unwrap_or(0).max(0) as u32,
+        runtime: s.runtime().unwrap_or(0),
+        deadline: s.deadline().unwrap_or(0),
+        period: s.period().unwrap_or(0),
+    };
+    sp::set_sched_attr(&attr).ctx(|| format!("set scheduler {:?}", s.policy()))
+}
+
+fn set_io_priority(p: &Process) -> Result<()> {
+    use oci_spec::runtime::IOPriorityClass as C;
+    let Some(io) = p.io_priority() else { return Ok(()) };
+    let class = match io.class() {
+        C::IoprioClassRt => 1,
+        C::IoprioClassBe => 2,
+        C::IoprioClassIdle => 3,
+    };
+    sp::set_ioprio(class, io.priority().clamp(0, 7) as u32).ctx(|| format!("set I/O priority {:?}", io.class()))
+}
+
+fn set_user(p: &Process, in_userns: bool) -> Result<()> {
+    let u = p.user();
+    let groups: Vec<Gid> = u.additional_gids().iter().flatten().map(|g| Gid::from_raw(*g)).collect();
+    // setgroups is denied in a user namespace whose /proc/PID/setgroups says
+    // "deny"; only an explicit list then is an error.
+    let denied = in_userns
+        && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    if !denied || !groups.is_empty() {
+        nix::unistd::setgroups(&groups).ctx(|| format!("set additional gids {:?}", u.additional_gids()))?;
+    }
+    let gid = Gid::from_raw(u.gid());
+    setresgid(gid, gid, gid).ctx(|| format!("set gid {}", u.gid()))?;
+    let uid = Uid::from_raw(u.uid());
+    setresuid(uid, uid, uid).ctx(|| format!("set uid {}", u.uid()))
+}
+
+/// The home directory of `uid` from the container's /etc/passwd, or `/`.
+fn home_of(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
+            })
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".to_string())
+}
+
+fn install_seccomp(prog: &crate::seccomp::Program, _fds: &InitFds) -> Result<()> {
+    let listener = crate::seccomp::install(prog)?;
+    // The notify listener goes to `listenerPath` (not supported yet: the
+    // planner refuses profiles that need it).
+    drop(listener);
+    Ok(())
+}
+
+/// Block until `berth start` opens the fifo for reading.
+fn wait_for_start(fifo: BorrowedFd<'_>) -> Result<()> {
+    let path = paths::fd_path(fifo);
+    let fd = nix::fcntl::open(&path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .ctx(|| "open the exec fifo".to_string())?;
+    nix::unistd::write(&fd, b"0").ctx(|| "write the exec fifo".to_string())?;
+    Ok(())
+}
+
+fn exec(program: &Path, args: &[String], env: &[String]) -> Result<Never> {
+    let c = |s: &str| CString::new(s).map_err(|_| Error::config("process", format!("`{s}` contains a NUL byte")));
+    let prog = c(&program.to_string_lossy())?;
+    let argv = args.iter().map(|a| c(a)).collect::<Result<Vec<_>>>()?;
+    let envp = env.iter().map(|e| c(e)).collect::<Result<Vec<_>>>()?;
+    let err = nix::unistd::execve(&prog, &argv, &envp).err().unwrap_or(nix::errno::Errno::EINVAL);
+    // The parent is gone by now: the message goes to the container's stderr.
+    eprintln!("berth: exec `{}`: {}", program.display(), err.desc().to_lowercase());
+    sp::exit_now(if err == nix::errno::Errno::ENOENT { 127 } else { 126 })
+}

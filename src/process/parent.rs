@@ -1,0 +1,312 @@
+//! berth's side of create: reserve the id, make the cgroup, clone the init
+//! into its namespaces (and, on cgroup v2, straight into its cgroup), write
+//! its id maps, run the runtime-namespace hooks when it asks, and record the
+//! state once it is ready. Also `start` (open the exec fifo) and `destroy`.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::OFlag;
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxNamespaceType;
+
+use super::init::{self, InitFds};
+use super::sync::{self, Message};
+use super::{Options, Plan};
+use crate::cgroups::Cgroup;
+use crate::error::{Context, Error, Result};
+use crate::hooks::{self, Stage};
+use crate::logging;
+use crate::state::store::ContainerDir;
+use crate::state::{self, Status, Stored};
+use crate::sys::process::{clone_process, Forked};
+
+/// A container that reached `created`.
+pub struct Created {
+    pub pid: i32,
+    pub dir: ContainerDir,
+    pub stored: Stored,
+}
+
+/// Undo a partial create unless disarmed.
+struct Cleanup<'a> {
+    dir: &'a ContainerDir,
+    cgroup: Option<Cgroup>,
+    pid: Option<i32>,
+    armed: bool,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(pid) = self.pid {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
+        }
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.kill_all(Signal::SIGKILL);
+            let _ = cg.destroy();
+        }
+        let _ = self.dir.remove();
+    }
+}
+
+/// Create a container. `console` overrides `--console-socket` with an
+/// already-connected socket (foreground `run` with a terminal).
+pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<Created> {
+    let dir = ContainerDir::new(root, &opts.id)?;
+    let bundle = crate::spec::load::load_bundle(&opts.bundle)?;
+    let plan = super::plan(bundle.spec.clone(), bundle.dir.clone(), opts)?;
+    if plan.terminal && console.is_none() && opts.console_socket.is_none() {
+        return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
+    }
+    let cgroups_path = plan.spec.linux().as_ref().and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
+    let cgroup = Cgroup::resolve(cgroups_path.as_deref(), &opts.id)?;
+
+    // From here on, everything is undone on failure.
+    dir.reserve()?;
+    let mut cleanup = Cleanup { dir: &dir, cgroup: None, pid: None, armed: true };
+    dir.save_config(&bundle.raw)?;
+    let mut stored = Stored {
+        id: opts.id.clone(),
+        pid: 0,
+        start_time: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: plan.rootfs.rootfs.clone(),
+        created: logging::now_rfc3339_nanos(),
+        annotations: plan.spec.annotations().clone().unwrap_or_default(),
+        owner: String::new(),
+        creating: true,
+        cgroup: Some(cgroup.clone()),
+        shares_host_pidns: !plan.ns.creates(LinuxNamespaceType::Pid) && plan.ns.joins(LinuxNamespaceType::Pid).is_none(),
+    };
+    dir.save(&stored)?;
+    cgroup.create()?;
+    cleanup.cgroup = Some(cgroup.clone());
+    if let Some(r) = plan.spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        for w in cgroup.apply(r)? {
+            logging::warn(&w);
+        }
+    }
+    let fifo = make_fifo(&dir, &plan)?;
+    let console = match (console, &opts.console_socket) {
+        (Some(c), _) => Some(c),
+        (None, Some(p)) if plan.terminal => Some(crate::terminal::connect(p)?),
+        _ => None,
+    };
+    let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
+    let cgroup_fd = cgroup.open_dir_fd()?;
+
+    let pid = spawn_init(&plan, cgroup_fd.as_ref().map(|f| f.as_fd()), || InitFds {
+        chan: child_chan,
+        fifo: Some(fifo),
+        console,
+    })?;
+    cleanup.pid = Some(pid);
+    let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
+    stored.pid = pid;
+    stored.start_time = start_time;
+    dir.save(&stored)?;
+
+    if plan.ns.creates(LinuxNamespaceType::User) {
+        write_id_maps(pid, &plan)?;
+    }
+    if cgroup_fd.is_none() {
+        cgroup.add_pid(pid)?;
+    }
+    parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
+    loop {
+        match parent_chan.recv().ctx(|| "read from the container init".to_string())? {
+            Some(Message::CreateHooks) => {
+                let st = serde_json::to_vec(&stored.oci(Status::Created)).unwrap_or_default();
+                let r = hooks::run(Stage::Prestart, &hooks::of(&plan.spec, Stage::Prestart), &st)
+                    .and_then(|()| hooks::run(Stage::CreateRuntime, &hooks::of(&plan.spec, Stage::CreateRuntime), &st));
+                if let Err(e) = r {
+                    let _ = parent_chan.send(&Message::Error(e.to_string()));
+                    return Err(e);
+                }
+                let reply = Message::HooksDone(String::from_utf8_lossy(&st).into_owned());
+                parent_chan.send(&reply).ctx(|| "resume the container init".to_string())?;
+            }
+            Some(Message::Ready) => break,
+            Some(Message::Error(e)) => return Err(Error::Init(e)),
+            Some(m) => return Err(Error::Init(format!("unexpected message {m:?} from the container init"))),
+            None => return Err(Error::Init("the container init exited during setup".into())),
+        }
+    }
+    stored.creating = false;
+    dir.save(&stored)?;
+    if let Some(p) = &opts.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    cleanup.armed = false;
+    drop(cleanup);
+    Ok(Created { pid, dir, stored })
+}
+
+/// Clone the init. pid and time namespaces only apply to children, so the
+/// parent enters (or creates) them around the clone and then returns to
+/// its own, leaving hooks it runs later in the host's namespaces.
+fn spawn_init(plan: &Plan, cgroup: Option<std::os::fd::BorrowedFd<'_>>, fds: impl FnOnce() -> InitFds) -> Result<i32> {
+    let mut restore: Vec<(OwnedFd, CloneFlags)> = Vec::new();
+    let ns_open = |name: &str| {
+        nix::fcntl::open(format!("/proc/self/ns/{name}").as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .ctx(|| format!("open /proc/self/ns/{name}"))
+    };
+    let mut enter = |t: LinuxNamespaceType, flag: CloneFlags, own: &str| -> Result<()> {
+        let Some(path) = plan.ns.joins(t) else { return Ok(()) };
+        restore.push((ns_open(own)?, flag));
+        let fd = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .ctx(|| format!("open namespace path `{}`", path.display()))?;
+        setns(fd.as_fd(), flag).map_err(|e| {
+            let why = if e == nix::errno::Errno::EINVAL {
+                format!("it is not a `{}` namespace", crate::namespaces::oci_name(t))
+            } else {
+                e.desc().to_lowercase()
+            };
+            Error::Init(format!("join namespace `{}`: {why}", path.display()))
+        })
+    };
+    enter(LinuxNamespaceType::Pid, CloneFlags::CLONE_NEWPID, "pid_for_children")?;
+    enter(LinuxNamespaceType::Time, CloneFlags::from_bits_retain(libc::CLONE_NEWTIME), "time_for_children")?;
+    if plan.ns.new_time {
+        restore.push((ns_open("time_for_children")?, CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)));
+        unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).ctx(|| "create the time namespace".to_string())?;
+        write_time_offsets(plan)?;
+    }
+    let fds = fds();
+    let forked = clone_process(plan.ns.clone_flags, cgroup);
+    match forked {
+        Ok((Forked::Child, _)) => init::run(plan, fds),
+        Ok((Forked::Parent(pid), _)) => {
+            for (fd, flag) in restore.into_iter().rev() {
+                setns(fd.as_fd(), flag).ctx(|| "return to berth's own namespaces".to_string())?;
+            }
+            Ok(pid)
+        }
+        Err(e) => Err(e).ctx(|| "clone the container init".to_string()),
+    }
+}
+
+fn write_time_offsets(plan: &Plan) -> Result<()> {
+    let offsets = plan.spec.linux().as_ref().and_then(|l| l.time_offsets().as_ref());
+    let mut text = String::new();
+    for (clock, o) in offsets.into_iter().flatten() {
+        text.push_str(&format!("{clock} {} {}\n", o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0)));
+    }
+    if text.is_empty() {
+        return Ok(());
+    }
+    std::fs::write("/proc/self/timens_offsets", text).ctx(|| "write the time namespace offsets".to_string())
+}
+
+fn write_id_maps(pid: i32, plan: &Plan) -> Result<()> {
+    let linux = plan.spec.linux().as_ref();
+    let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps.into_iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
+    std::fs::write(format!("/proc/{pid}/uid_map"), &uid).ctx(|| format!("write uid mappings `{}`", uid.trim().replace('\n', ", ")))?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), &gid).ctx(|| format!("write gid mappings `{}`", gid.trim().replace('\n', ", ")))
+}
+
+/// The host uid/gid that container root maps to (owner of the exec fifo).
+fn host_root(plan: &Plan) -> (u32, u32) {
+    let linux = plan.spec.linux().as_ref();
+    let find = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps.into_iter()
+            .flatten()
+            .find(|m| m.container_id() == 0)
+            .map(|m| m.host_id())
+            .unwrap_or(0)
+    };
+    (find(linux.and_then(|l| l.uid_mappings().as_ref())), find(linux.and_then(|l| l.gid_mappings().as_ref())))
+}
+
+fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
+    let p = dir.fifo_path();
+    nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o622)).ctx(|| format!("create exec fifo `{}`", p.display()))?;
+    // mkfifo is subject to the umask; make it writable by the container user.
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .ctx(|| format!("chmod exec fifo `{}`", p.display()))?;
+    let (uid, gid) = host_root(plan);
+    std::os::unix::fs::chown(&p, Some(uid), Some(gid)).ctx(|| format!("chown exec fifo `{}`", p.display()))?;
+    nix::fcntl::open(&p, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).ctx(|| format!("open exec fifo `{}`", p.display()))
+}
+
+/// runc writes the pid without a newline, atomically.
+fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.berth-tmp"));
+    std::fs::write(&tmp, pid.to_string()).ctx(|| format!("write pid file `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, p).ctx(|| format!("write pid file `{}`", p.display()))
+}
+
+/// `start`: let the init exec the user program, then run poststart hooks.
+pub fn start(dir: &ContainerDir, stored: &Stored) -> Result<()> {
+    let fifo_path = dir.fifo_path();
+    let fifo = nix::fcntl::open(&fifo_path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
+        .ctx(|| format!("open exec fifo `{}`", fifo_path.display()))?;
+    // The init is blocked opening the fifo for writing; it now writes one
+    // byte. Poll so an init that died meanwhile is noticed, not waited on.
+    loop {
+        let mut pfd = [nix::poll::PollFd::new(fifo.as_fd(), nix::poll::PollFlags::POLLIN)];
+        let n = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16));
+        if matches!(n, Ok(k) if k > 0) {
+            let mut b = [0u8; 1];
+            match nix::unistd::read(&fifo, &mut b) {
+                Ok(1) => break,
+                Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
+                Err(e) => return Err(e).ctx(|| "read exec fifo".to_string()),
+            }
+        }
+        if !state::init_alive(stored.pid, stored.start_time) {
+            let _ = std::fs::remove_file(&fifo_path);
+            return Err(Error::Status("container init exited before start".into()));
+        }
+    }
+    std::fs::remove_file(&fifo_path).ctx(|| format!("remove exec fifo `{}`", fifo_path.display()))?;
+    let spec = dir.load_config()?;
+    let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
+    if let Err(e) = hooks::run(Stage::Poststart, &hooks::of(&spec, Stage::Poststart), &st) {
+        // A failing poststart hook is a warning (runtime.md lifecycle step 7).
+        logging::warn(&e.to_string());
+    }
+    Ok(())
+}
+
+/// Kill what is left of a container, wait for it, run poststop hooks and
+/// remove its cgroup and state.
+pub fn destroy(dir: &ContainerDir, stored: &Stored) -> Result<()> {
+    if state::init_alive(stored.pid, stored.start_time) {
+        let _ = kill(Pid::from_raw(stored.pid), Signal::SIGKILL);
+    }
+    if let Some(cg) = &stored.cgroup {
+        let _ = cg.kill_all(Signal::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state::init_alive(stored.pid, stored.start_time) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if let Ok(spec) = dir.load_config() {
+        let st = serde_json::to_vec(&stored.oci(Status::Stopped)).unwrap_or_default();
+        if let Err(e) = hooks::run(Stage::Poststop, &hooks::of(&spec, Stage::Poststop), &st) {
+            logging::warn(&e.to_string());
+        }
+    }
+    if let Some(cg) = &stored.cgroup {
+        cg.destroy()?;
+    }
+    dir.remove()
+}
