@@ -345,3 +345,6 @@ enum Freezer<'a> {
     V1(&'a Path),
     V2(&'a Path),
 }
+
+#[cfg(test)]
+mod root_tests;
