@@ -284,7 +284,9 @@ impl Cgroup {
                 return fsops::write(&kill, "1");
             }
         }
-        let frozen = self.freeze().is_ok();
+        // A paused container stays paused unless it is being killed.
+        let was_frozen = self.is_frozen().unwrap_or(false);
+        let frozen = self.freeze().is_ok() && (!was_frozen || sig == Signal::SIGKILL);
         let result = self.pids().and_then(|pids| {
             pids.into_iter().try_for_each(|pid| {
                 match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {

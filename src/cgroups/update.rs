@@ -3,7 +3,7 @@
 //! for `--memory 512m`. A flag that is not given keeps the current value; for
 //! cpu quota/period that is what lets v2's `cpu.max` carry both.
 
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
+use oci_spec::runtime::{LinuxPids, LinuxResources};
 
 use super::{Error, Result};
 
@@ -110,7 +110,7 @@ pub fn merge_update(base: &LinuxResources, f: &UpdateFlags) -> LinuxResources {
         r.set_pids(Some(p));
     }
     if let Some(v) = f.blkio_weight {
-        let mut b = r.block_io().clone().unwrap_or_else(LinuxBlockIo::default);
+        let mut b = r.block_io().clone().unwrap_or_default();
         b.set_weight(Some(v));
         r.set_block_io(Some(b));
     }
@@ -121,7 +121,7 @@ pub fn merge_update(base: &LinuxResources, f: &UpdateFlags) -> LinuxResources {
 pub fn merge_resources(base: &LinuxResources, patch: &LinuxResources) -> LinuxResources {
     let mut r = base.clone();
     if let Some(p) = patch.memory() {
-        let mut m = r.memory().unwrap_or_else(LinuxMemory::default);
+        let mut m = r.memory().unwrap_or_default();
         macro_rules! take { ($($get:ident $set:ident),*) => { $( if p.$get().is_some() { m.$set(p.$get()); } )* } }
         take!(limit set_limit, reservation set_reservation, swap set_swap, kernel set_kernel, kernel_tcp set_kernel_tcp,
               swappiness set_swappiness, disable_oom_killer set_disable_oom_killer, use_hierarchy set_use_hierarchy,
@@ -129,7 +129,7 @@ pub fn merge_resources(base: &LinuxResources, patch: &LinuxResources) -> LinuxRe
         r.set_memory(Some(m));
     }
     if let Some(p) = patch.cpu() {
-        let mut c = r.cpu().clone().unwrap_or_else(LinuxCpu::default);
+        let mut c = r.cpu().clone().unwrap_or_default();
         macro_rules! take { ($($get:ident $set:ident),*) => { $( if p.$get().is_some() { c.$set(p.$get()); } )* } }
         take!(shares set_shares, quota set_quota, period set_period, burst set_burst, realtime_runtime set_realtime_runtime,
               realtime_period set_realtime_period, idle set_idle);

@@ -322,7 +322,7 @@ pub(crate) fn freeze(dir: &Path, frozen: bool) -> Result<()> {
     let mut i = 0u32;
     loop {
         // Rewrite periodically: a task forked mid-freeze can stall FREEZING.
-        if i % 25 == 0 {
+        if i.is_multiple_of(25) {
             write(&file, want)?;
         }
         let state = read(&file)?;
