@@ -58,7 +58,7 @@ fn v1_lifecycle_limits_freeze_kill_destroy() {
     let mut guard = Cleanup(cg.clone(), Vec::new());
     cg.create().unwrap();
     let r: LinuxResources = serde_json::from_str(
-        r#"{"memory":{"limit":104857600,"swap":209715200,"kernelTCP":52428800,"reservation":52428800},
+        r#"{"memory":{"limit":104857600,"swap":209715200,"kernelTCP":52428800,"reservation":52428800,"swappiness":10,"disableOOMKiller":true,"kernel":-1},
             "pids":{"limit":20},
             "cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},
             "devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"}]}"#,
@@ -70,6 +70,8 @@ fn v1_lifecycle_limits_freeze_kill_destroy() {
     assert_eq!(read("memory", "memory.limit_in_bytes"), "104857600");
     assert_eq!(read("memory", "memory.memsw.limit_in_bytes"), "209715200");
     assert_eq!(read("memory", "memory.kmem.tcp.limit_in_bytes"), "52428800");
+    assert_eq!(read("memory", "memory.swappiness"), "10");
+    assert!(read("memory", "memory.oom_control").contains("oom_kill_disable 1"));
     assert_eq!(read("pids", "pids.max"), "20");
     assert_eq!(read("cpu", "cpu.shares"), "512");
     assert_eq!(read("cpu", "cpu.cfs_quota_us"), "50000");
