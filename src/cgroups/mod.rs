@@ -1,24 +1,352 @@
-//! cgroup v1 and v2 (placeholder API until the cgroups work lands).
+//! Control groups for containers, on cgroup v1, v2 and hybrid hosts.
+//!
+//! [`Cgroup::resolve`] turns `linux.cgroupsPath` into one directory per
+//! hierarchy without touching anything; the value is serializable so the
+//! runtime stores it in the container state and later verbs (`pause`,
+//! `update`, `ps`, `events`, `delete`) act on exactly the same directories.
+//! Limits are first *planned* as a list of file writes by pure per-controller
+//! functions (`v1.rs`, `v2.rs`, conversions in `convert.rs`), then executed.
+//! v1 and hybrid hosts use the v1 controllers (the unified hierarchy only gets
+//! membership, and `unified` keys, as runc does); pure v2 hosts use the
+//! unified hierarchy with an eBPF device program (`devices.rs`).
+
+pub mod convert;
+pub mod devices;
+mod events;
+mod fsops;
+mod paths;
+pub mod stats;
+mod update;
+mod v1;
+mod v2;
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::sys::signal::Signal;
+use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
+pub use events::OomNotifier;
+pub use paths::{Hierarchy, Layout};
+pub use stats::Stats;
+pub use update::{merge_resources, merge_update, parse_bytes, UpdateFlags};
+
+/// Errors of the cgroups module.
 #[derive(Debug, thiserror::Error)]
-#[error("cgroups: {0}")]
-pub struct Error(pub String);
+pub enum Error {
+    #[error("read `{path}`")]
+    Read { path: PathBuf, #[source] source: io::Error },
+    #[error("write `{value}` to `{path}`")]
+    Write { path: PathBuf, value: String, #[source] source: io::Error },
+    #[error("create cgroup `{path}`")]
+    Mkdir { path: PathBuf, #[source] source: io::Error },
+    #[error("remove cgroup `{path}`")]
+    Rmdir { path: PathBuf, #[source] source: io::Error },
+    #[error("open `{path}`")]
+    Open { path: PathBuf, #[source] source: io::Error },
+    #[error("parse `{path}`: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("cgroups path `{0}` is in systemd form (slice:prefix:name), but berth has no systemd cgroup driver; use a path")]
+    SystemdPath(String),
+    #[error("invalid cgroups path `{0}`")]
+    InvalidPath(String),
+    #[error("no cgroup hierarchy is mounted")]
+    NoHierarchy,
+    #[error("cannot apply `{field}`: {reason}")]
+    Unsupported { field: String, reason: String },
+    #[error("invalid `{field}`: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("freeze cgroup `{path}`: still `{state}` after {secs} s")]
+    FreezeTimeout { path: PathBuf, state: String, secs: u64 },
+    #[error("signal pid {pid} with {signal}")]
+    Kill { pid: i32, signal: Signal, #[source] source: nix::Error },
+    #[error("load device eBPF program: {log}")]
+    BpfLoad { log: String, #[source] source: io::Error },
+    #[error("{op} device eBPF program on `{path}`")]
+    Bpf { op: &'static str, path: PathBuf, #[source] source: io::Error },
+    #[error("register OOM notification on `{path}`")]
+    Oom { path: PathBuf, #[source] source: nix::Error },
+}
+
 pub type Result<T> = std::result::Result<T, Error>;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Cgroup {}
+/// What to do when the kernel answers a planned write with EINVAL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnEinval {
+    Fail,
+    /// Retry once after every other write of the plan (cfs period/quota).
+    RetryLast,
+    /// Turn the failure into this warning (e.g. `useHierarchy: false`).
+    Warn(String),
+}
+
+/// One planned write of a cgroup file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub path: PathBuf,
+    pub value: String,
+    pub on_einval: OnEinval,
+}
+
+/// The planned effect of a `LinuxResources` on one cgroup.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub writes: Vec<Write>,
+    pub warnings: Vec<String>,
+    /// v2 only: device rules to compile into an eBPF program and attach to
+    /// this directory (replacing the program attached before).
+    pub bpf_devices: Option<(PathBuf, Vec<devices::Rule>)>,
+}
+
+impl Plan {
+    pub(crate) fn write(&mut self, dir: &Path, file: &str, value: impl ToString) {
+        self.writes.push(Write { path: dir.join(file), value: value.to_string(), on_einval: OnEinval::Fail });
+    }
+
+    pub(crate) fn write_with(&mut self, dir: &Path, file: &str, value: impl ToString, on_einval: OnEinval) {
+        self.writes.push(Write { path: dir.join(file), value: value.to_string(), on_einval });
+    }
+
+    pub(crate) fn warn(&mut self, msg: impl Into<String>) {
+        self.warnings.push(msg.into());
+    }
+
+    /// The (file name, value) pairs, for tests.
+    pub fn files(&self) -> Vec<(String, String)> {
+        self.writes
+            .iter()
+            .map(|w| {
+                let name = w.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                (name, w.value.clone())
+            })
+            .collect()
+    }
+}
+
+/// Detect the host's cgroup layout from `/proc/self/mountinfo`.
+pub fn detect() -> Result<Layout> {
+    let text = fsops::read("/proc/self/mountinfo")?;
+    paths::layout_of(&paths::parse_mountinfo(&text))
+}
+
+/// A container's cgroup, resolved to one directory per hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cgroup {
+    pub layout: Layout,
+    /// v1 hierarchies (every mounted one the caller is in, named ones too).
+    pub v1: Vec<Hierarchy>,
+    /// The unified hierarchy (pure v2, or hybrid's cgroup2 mount).
+    pub unified: Option<Hierarchy>,
+}
 
 impl Cgroup {
-    pub fn resolve(_p: Option<&str>, _id: &str) -> Result<Cgroup> { Ok(Cgroup {}) }
-    pub fn create(&self) -> Result<()> { Ok(()) }
-    pub fn apply(&self, _r: &oci_spec::runtime::LinuxResources) -> Result<Vec<String>> { Ok(vec![]) }
-    pub fn add_pid(&self, _pid: i32) -> Result<()> { Ok(()) }
-    pub fn open_dir_fd(&self) -> Result<Option<std::os::fd::OwnedFd>> { Ok(None) }
-    pub fn pids(&self) -> Result<Vec<i32>> { Ok(vec![]) }
-    pub fn is_frozen(&self) -> Result<bool> { Ok(false) }
-    pub fn freeze(&self) -> Result<()> { Ok(()) }
-    pub fn thaw(&self) -> Result<()> { Ok(()) }
-    pub fn kill_all(&self, _s: nix::sys::signal::Signal) -> Result<()> { Ok(()) }
-    pub fn destroy(&self) -> Result<()> { Ok(()) }
+    /// Resolve `linux.cgroupsPath` for container `id`, with no side effects.
+    /// Absolute paths are relative to each hierarchy's root; relative ones go
+    /// under the caller's own cgroup (on pure v2 its parent, as runc); none
+    /// means the relative path `<id>`, runc's cgroupfs default. The systemd
+    /// form `slice:prefix:name` is an error.
+    pub fn resolve(cgroups_path: Option<&str>, id: &str) -> Result<Cgroup> {
+        let inner = paths::inner_path(cgroups_path, id)?;
+        let mounts = paths::parse_mountinfo(&fsops::read("/proc/self/mountinfo")?);
+        let own = paths::parse_proc_cgroup(&fsops::read("/proc/self/cgroup")?);
+        let (layout, mut v1, mut unified) = paths::resolve_with(&mounts, &own, &inner)?;
+        for h in v1.iter_mut().chain(unified.iter_mut()) {
+            h.create_from = paths::first_missing(&h.mountpoint, &h.path);
+        }
+        Ok(Cgroup { layout, v1, unified })
+    }
+
+    /// Every directory of the container, v1 first.
+    pub fn dirs(&self) -> impl Iterator<Item = &Path> {
+        self.v1.iter().chain(self.unified.iter()).map(|h| h.path.as_path())
+    }
+
+    /// The v1 directory of `controller` (`memory`, `name=systemd`).
+    pub fn v1_dir(&self, controller: &str) -> Option<&Path> {
+        self.v1.iter().find(|h| h.controllers.iter().any(|c| c == controller)).map(|h| h.path.as_path())
+    }
+
+    /// The directory whose `cgroup.procs` lists the container's processes.
+    fn procs_dir(&self) -> Option<&Path> {
+        if self.layout == Layout::V2 {
+            return self.unified.as_ref().map(|h| h.path.as_path());
+        }
+        ["pids", "freezer", "devices", "memory"]
+            .iter()
+            .find_map(|c| self.v1_dir(c))
+            .or_else(|| self.dirs().next())
+    }
+
+    /// mkdir -p in every hierarchy; on v1 fill a new cpuset's cpus/mems from
+    /// its parent; on pure v2 enable the available controllers down the tree.
+    pub fn create(&self) -> Result<()> {
+        for h in self.v1.iter().chain(self.unified.iter()) {
+            std::fs::create_dir_all(&h.path).map_err(|source| Error::Mkdir { path: h.path.clone(), source })?;
+        }
+        if let Some(h) = self.v1.iter().find(|h| h.controllers.iter().any(|c| c == "cpuset")) {
+            v1::init_cpuset(&h.mountpoint, &h.path)?;
+        }
+        if let (Layout::V2, Some(h)) = (self.layout, &self.unified) {
+            v2::enable_controllers(&h.mountpoint, &h.path)?;
+        }
+        Ok(())
+    }
+
+    /// Plan the writes for `r` without doing them.
+    pub fn plan(&self, r: &LinuxResources, with_devices: bool) -> Result<Plan> {
+        match (self.layout, &self.unified) {
+            (Layout::V2, Some(h)) => v2::plan(r, &h.path, with_devices),
+            (Layout::V2, None) => Err(Error::NoHierarchy),
+            _ => v1::plan(r, self, with_devices),
+        }
+    }
+
+    /// Write every limit of `r`. Returns warnings for fields the host ignores
+    /// where runc only warns; errors for fields it cannot apply.
+    pub fn apply(&self, r: &LinuxResources) -> Result<Vec<String>> {
+        fsops::execute(self.plan(r, true)?)
+    }
+
+    /// Change the limits of a live container (`berth update`). Device rules
+    /// are left alone, as `runc update` does.
+    pub fn update(&self, r: &LinuxResources) -> Result<Vec<String>> {
+        fsops::execute(self.plan(r, false)?)
+    }
+
+    /// Move `pid` into the container's cgroup in every hierarchy.
+    pub fn add_pid(&self, pid: i32) -> Result<()> {
+        for dir in self.dirs() {
+            fsops::write(&dir.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Pure v2: an `O_PATH|O_DIRECTORY` fd of the cgroup, for clone3's
+    /// `CLONE_INTO_CGROUP`. `None` on v1 and hybrid hosts.
+    pub fn open_dir_fd(&self) -> Result<Option<OwnedFd>> {
+        match (self.layout, &self.unified) {
+            (Layout::V2, Some(h)) => fsops::open_path(&h.path).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Every pid in the container's cgroup, sub-cgroups included.
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        match self.procs_dir() {
+            Some(dir) => fsops::pids_recursive(dir),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn freezer(&self) -> Result<Freezer<'_>> {
+        if self.layout == Layout::V2 {
+            if let Some(h) = &self.unified {
+                return Ok(Freezer::V2(&h.path));
+            }
+        }
+        self.v1_dir("freezer").map(Freezer::V1).ok_or_else(|| Error::Unsupported {
+            field: "freezer".into(),
+            reason: "the v1 freezer controller is not mounted".into(),
+        })
+    }
+
+    /// Freeze every process and wait until the kernel reports FROZEN.
+    pub fn freeze(&self) -> Result<()> {
+        match self.freezer()? {
+            Freezer::V1(d) => v1::freeze(d, true),
+            Freezer::V2(d) => v2::freeze(d, true),
+        }
+    }
+
+    /// Thaw and wait until THAWED.
+    pub fn thaw(&self) -> Result<()> {
+        match self.freezer()? {
+            Freezer::V1(d) => v1::freeze(d, false),
+            Freezer::V2(d) => v2::freeze(d, false),
+        }
+    }
+
+    pub fn is_frozen(&self) -> Result<bool> {
+        match self.freezer()? {
+            Freezer::V1(d) => v1::is_frozen(d),
+            Freezer::V2(d) => v2::is_frozen(d),
+        }
+    }
+
+    /// Signal every process. SIGKILL on v2 uses `cgroup.kill`; otherwise the
+    /// cgroup is frozen (when possible) so nothing forks while we signal.
+    pub fn kill_all(&self, sig: Signal) -> Result<()> {
+        if let (Layout::V2, Some(h), Signal::SIGKILL) = (self.layout, &self.unified, sig) {
+            let kill = h.path.join("cgroup.kill");
+            if kill.exists() {
+                return fsops::write(&kill, "1");
+            }
+        }
+        // A paused container stays paused unless it is being killed.
+        let was_frozen = self.is_frozen().unwrap_or(false);
+        let frozen = self.freeze().is_ok() && (!was_frozen || sig == Signal::SIGKILL);
+        let result = self.pids().and_then(|pids| {
+            pids.into_iter().try_for_each(|pid| {
+                match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
+                    Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+                    Err(source) => Err(Error::Kill { pid, signal: sig, source }),
+                }
+            })
+        });
+        if frozen {
+            self.thaw()?;
+        }
+        result
+    }
+
+    /// Remove the cgroup (and sub-cgroups) in every hierarchy, retrying
+    /// briefly while the kernel still reports EBUSY, then the parents
+    /// `resolve` saw missing, if empty. Already gone is fine.
+    pub fn destroy(&self) -> Result<()> {
+        for h in self.v1.iter().chain(self.unified.iter()) {
+            fsops::remove_tree(&h.path)?;
+            if let Some(top) = &h.create_from {
+                let mut cur = h.path.parent();
+                while let Some(dir) = cur {
+                    if !dir.starts_with(top) {
+                        break;
+                    }
+                    if std::fs::remove_dir(dir).is_err() {
+                        break;
+                    }
+                    cur = dir.parent();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Usage statistics, serializing as runc's `events --stats` data.
+    pub fn stats(&self) -> Result<Stats> {
+        match (self.layout, &self.unified) {
+            (Layout::V2, Some(h)) => stats::v2(&h.path),
+            _ => stats::v1(self),
+        }
+    }
+
+    /// A notifier for OOM kills in the container's memory cgroup.
+    pub fn oom_notifier(&self) -> Result<OomNotifier> {
+        match (self.layout, &self.unified) {
+            (Layout::V2, Some(h)) => OomNotifier::v2(&h.path),
+            _ => match self.v1_dir("memory") {
+                Some(d) => OomNotifier::v1(d),
+                None => Err(Error::Unsupported { field: "events".into(), reason: "no memory controller".into() }),
+            },
+        }
+    }
 }
+
+enum Freezer<'a> {
+    V1(&'a Path),
+    V2(&'a Path),
+}
+
+#[cfg(test)]
+mod root_tests;
