@@ -72,11 +72,13 @@ pub fn apply_sets(p: &CapPlan) -> Result<()> {
     let set = |which: CapSet, v: &CapsHashSet, name: &str| {
         caps::set(None, which, v).map_err(|e| Error::Init(format!("set {name} capabilities: {e}")))
     };
-    // Permitted must be set before effective can hold anything new; the
-    // effective set is raised from it.
-    set(CapSet::Permitted, &p.permitted, "permitted")?;
-    set(CapSet::Inheritable, &p.inheritable, "inheritable")?;
+    // The kernel checks each capset(2) against the sets as they are:
+    // effective must stay within permitted, and inheritable may only grow
+    // within the old permitted set. So shrink effective first, then set
+    // inheritable, and reduce permitted last.
     set(CapSet::Effective, &p.effective, "effective")?;
+    set(CapSet::Inheritable, &p.inheritable, "inheritable")?;
+    set(CapSet::Permitted, &p.permitted, "permitted")?;
     // Ambient capabilities must be both permitted and inheritable; like runc,
     // ones that are not are skipped rather than failing the container.
     caps::clear(None, CapSet::Ambient).map_err(|e| Error::Init(format!("clear ambient capabilities: {e}")))?;

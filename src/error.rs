@@ -34,6 +34,9 @@ pub enum Error {
     Hook { stage: &'static str, index: usize, path: String, msg: String },
     #[error("{0}")]
     Unsupported(String),
+    /// Not a failure: `run` finished and berth must exit with this code.
+    #[error("exit status {0}")]
+    Exit(i32),
     #[error(transparent)]
     Cgroups(#[from] crate::cgroups::Error),
     #[error(transparent)]

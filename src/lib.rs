@@ -19,6 +19,7 @@
 #![deny(unsafe_code)]
 
 pub mod capabilities;
+pub mod cli;
 pub mod cgroups;
 pub mod error;
 pub mod hooks;

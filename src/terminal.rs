@@ -3,7 +3,7 @@
 //! receiving side used by a foreground `run` with a terminal.
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -59,4 +59,65 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd> {
         }
     }
     Err(Error::Init("the console socket sent no descriptor".into()))
+}
+
+/// Puts the caller's terminal in raw mode for a foreground `run` with a
+/// pty, and restores it when dropped. Not a terminal: does nothing.
+pub struct RawMode {
+    saved: Option<(OwnedFd, nix::sys::termios::Termios)>,
+}
+
+impl RawMode {
+    pub fn enter(tty: BorrowedFd<'_>, pty: BorrowedFd<'_>) -> RawMode {
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        let Ok(saved) = tcgetattr(tty) else { return RawMode { saved: None } };
+        let _ = crate::sys::process::copy_winsize(tty, pty);
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        let _ = tcsetattr(tty, SetArg::TCSANOW, &raw);
+        RawMode { saved: tty.try_clone_to_owned().ok().map(|fd| (fd, saved)) }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some((fd, t)) = &self.saved {
+            let _ = nix::sys::termios::tcsetattr(fd, nix::sys::termios::SetArg::TCSANOW, t);
+        }
+    }
+}
+
+/// Copy what is available from one descriptor to another; false on EOF or
+/// error (the reading side is done).
+pub fn copy_once(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
+    let mut buf = [0u8; 8192];
+    match nix::unistd::read(from, &mut buf) {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            let mut off = 0;
+            while off < n {
+                match nix::unistd::write(to, &buf[off..n]) {
+                    Ok(w) => off += w,
+                    Err(nix::errno::Errno::EINTR) => {}
+                    Err(_) => return false,
+                }
+            }
+            true
+        }
+    }
+}
+
+/// After the container exited: copy what the pty still holds to stdout.
+pub fn drain(master: BorrowedFd<'_>) {
+    loop {
+        let mut pfd = [nix::poll::PollFd::new(master, nix::poll::PollFlags::POLLIN)];
+        match nix::poll::poll(&mut pfd, nix::poll::PollTimeout::ZERO) {
+            Ok(n) if n > 0 => {
+                if !copy_once(master, std::io::stdout().as_fd()) {
+                    return;
+                }
+            }
+            _ => return,
+        }
+    }
 }

@@ -1,0 +1,50 @@
+//! `berth create`: set up a container and leave its init waiting for start.
+
+use std::path::PathBuf;
+
+use super::Globals;
+use crate::error::Result;
+use crate::process::{parent, Options};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Path to the bundle directory
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pty master (process.terminal)
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// File to write the init's host pid to
+    #[arg(long = "pid-file", value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
+    /// Use move-mount + chroot instead of pivot_root
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Don't create a new session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N extra descriptors (from 3) to the container
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// The container id
+    pub id: String,
+}
+
+impl Args {
+    pub fn options(&self) -> Options {
+        Options {
+            id: self.id.clone(),
+            bundle: self.bundle.clone(),
+            pid_file: self.pid_file.clone(),
+            console_socket: self.console_socket.clone(),
+            no_pivot: self.no_pivot,
+            no_new_keyring: self.no_new_keyring,
+            preserve_fds: self.preserve_fds,
+        }
+    }
+}
+
+pub fn run(a: Args, g: &Globals) -> Result<()> {
+    parent::create(&g.root, &a.options(), None)?;
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! `berth features`: the runtime-spec features document, built from the same
+//! tables the parsers use so it cannot drift from what is implemented.
+
+use serde_json::json;
+
+use crate::error::Result;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn document() -> serde_json::Value {
+    let hooks: Vec<&str> = crate::hooks::Stage::ALL.iter().map(|s| s.name()).collect();
+    let namespaces: Vec<&str> = crate::namespaces::TABLE.iter().map(|e| e.0).collect();
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": "1.2.1",
+        "hooks": hooks,
+        "mountOptions": crate::rootfs::options::names(),
+        "linux": {
+            "namespaces": namespaces,
+            "capabilities": crate::capabilities::names(),
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true},
+            "seccomp": {
+                "enabled": true,
+                "actions": crate::seccomp::ACTIONS,
+                "operators": crate::seccomp::OPERATORS,
+                "archs": crate::seccomp::ARCHES,
+                "knownFlags": crate::seccomp::FLAGS,
+                "supportedFlags": crate::seccomp::FLAGS,
+            },
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false},
+            "intelRdt": {"enabled": false},
+            "mountExtensions": {"idmap": {"enabled": false}},
+        },
+        "annotations": {
+            "io.github.berth.version": env!("CARGO_PKG_VERSION"),
+        },
+    })
+}
+
+pub fn run(_: Args) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(&document()).unwrap_or_default());
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! `berth run`: create + start. In the foreground it waits for the
+//! container, forwards signals to it, proxies the terminal if there is one,
+//! deletes the container and exits with its status; `-d` returns at once.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use super::create::Args as CreateArgs;
+use super::Globals;
+use crate::error::{Context, Error, Result};
+use crate::process::parent;
+
+#[derive(Debug, clap::Args)]
+#[group(id = "run_args")]
+pub struct Args {
+    /// Detach: return once the container runs
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+pub fn run(a: Args, g: &Globals) -> Result<()> {
+    let opts = a.create.options();
+    let bundle = crate::spec::load::load_bundle(&opts.bundle)?;
+    let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    if a.detach {
+        if terminal && opts.console_socket.is_none() {
+            return Err(Error::Usage("a detached container with a terminal needs --console-socket".into()));
+        }
+        let c = parent::create(&g.root, &opts, None)?;
+        return parent::start(&c.dir, &c.stored);
+    }
+    // Foreground: with a terminal, we are our own console socket.
+    let (ours, theirs) = if terminal && opts.console_socket.is_none() {
+        let (a, b) = UnixStream::pair().ctx(|| "create the console socket pair".to_string())?;
+        (Some(a), Some(OwnedFd::from(b)))
+    } else {
+        (None, None)
+    };
+    // Signals are blocked (and read from a signalfd) only once the init
+    // exists, so it does not inherit the mask.
+    let c = parent::create(&g.root, &opts, theirs)?;
+    let master = match &ours {
+        Some(s) => Some(crate::terminal::recv_fd(s.as_fd())?),
+        None => None,
+    };
+    let mut mask = SigSet::all();
+    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE] {
+        mask.remove(s);
+    }
+    mask.thread_block().ctx(|| "block signals".to_string())?;
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).ctx(|| "create a signalfd".to_string())?;
+    let started = parent::start(&c.dir, &c.stored);
+    let code = match started {
+        Ok(()) => wait_loop(c.pid, &sfd, master.as_ref()),
+        Err(e) => Err(e),
+    };
+    let stored = c.dir.load().unwrap_or(c.stored);
+    let cleanup = parent::destroy(&c.dir, &stored);
+    let code = code?;
+    cleanup?;
+    Err(Error::Exit(code))
+}
+
+fn wait_loop(pid: i32, sfd: &SignalFd, master: Option<&OwnedFd>) -> Result<i32> {
+    let _raw = master.map(|m| crate::terminal::RawMode::enter(std::io::stdin().as_fd(), m.as_fd()));
+    let pid = Pid::from_raw(pid);
+    let stdin = std::io::stdin();
+    let mut stdin_open = master.is_some();
+    loop {
+        if let Some(code) = reap(pid)? {
+            if let Some(m) = master {
+                crate::terminal::drain(m.as_fd());
+            }
+            return Ok(code);
+        }
+        let mut fds = vec![nix::poll::PollFd::new(sfd.as_fd(), nix::poll::PollFlags::POLLIN)];
+        if let Some(m) = master {
+            fds.push(nix::poll::PollFd::new(m.as_fd(), nix::poll::PollFlags::POLLIN));
+            if stdin_open {
+                fds.push(nix::poll::PollFd::new(stdin.as_fd(), nix::poll::PollFlags::POLLIN));
+            }
+        }
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16)) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e).ctx(|| "wait for the container".to_string()),
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| f.any().unwrap_or(false)).collect();
+        if ready[0] {
+            if let Ok(Some(info)) = sfd.read_signal() {
+                let sig = Signal::try_from(info.ssi_signo as i32).ok();
+                match sig {
+                    Some(Signal::SIGCHLD) | None => {}
+                    Some(Signal::SIGWINCH) => {
+                        if let Some(m) = master {
+                            let _ = crate::sys::process::copy_winsize(stdin.as_fd(), m.as_fd());
+                        }
+                    }
+                    Some(s) => {
+                        let _ = kill(pid, s);
+                    }
+                }
+            }
+        }
+        if let Some(m) = master {
+            if ready.get(1).copied().unwrap_or(false) && !crate::terminal::copy_once(m.as_fd(), std::io::stdout().as_fd()) {
+                // The pty closed: the container is exiting; keep reaping.
+            }
+            if ready.get(2).copied().unwrap_or(false) && !crate::terminal::copy_once(stdin.as_fd(), m.as_fd()) {
+                stdin_open = false;
+            }
+        }
+    }
+}
+
+/// Reap the init if it exited; its status as a shell would report it.
+fn reap(pid: Pid) -> Result<Option<i32>> {
+    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::Exited(_, code)) => Ok(Some(code)),
+        Ok(WaitStatus::Signaled(_, sig, _)) => Ok(Some(128 + sig as i32)),
+        Ok(_) => Ok(None),
+        Err(nix::errno::Errno::ECHILD) => Ok(Some(0)),
+        Err(e) => Err(e).ctx(|| "wait for the container init".to_string()),
+    }
+}
