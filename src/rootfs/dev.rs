@@ -58,6 +58,10 @@ pub fn create_devices(root: BorrowedFd<'_>, devs: &[DeviceNode], in_userns: bool
 pub fn create_symlinks(root: BorrowedFd<'_>) -> Result<()> {
     let dev = paths::mkdir_all(root, Path::new("/dev"), 0o755)?;
     for (link, target) in DEV_SYMLINKS {
+        // Like runc: /dev/core only where the kernel has /proc/kcore.
+        if *link == "/dev/core" && !Path::new("/proc/kcore").exists() {
+            continue;
+        }
         let name = Path::new(link).file_name().unwrap_or_default();
         match symlinkat(*target, dev.as_fd(), name) {
             Ok(()) | Err(Errno::EEXIST) => {}
