@@ -3,8 +3,10 @@
 //! ending in execve), `sync` the channel between them. `Plan` is everything
 //! both sides need, computed and validated before any side effect.
 
+pub mod attrs;
 pub mod exec;
 pub mod init;
+pub mod join;
 pub mod parent;
 pub mod sync;
 

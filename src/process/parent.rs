@@ -245,7 +245,7 @@ fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
 }
 
 /// runc writes the pid without a newline, atomically.
-fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
+pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
     let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.berth-tmp"));
