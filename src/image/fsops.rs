@@ -65,6 +65,7 @@ impl Root {
         Ok(Root { fd, path: path.to_path_buf() })
     }
 
+    #[cfg(test)]
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }

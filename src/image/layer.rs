@@ -146,11 +146,96 @@ impl LayerStream {
     }
 }
 
-/// Stream `layer` from `src` onto `dir`, then verify it. Errors name the layer.
+/// Chunks of uncompressed tar handed from the decoding thread to the
+/// applying one; `End` carries the verification result.
+enum Chunk {
+    Data(Vec<u8>),
+    End(Result<()>),
+}
+
+/// The applying side of the pipe: a `Read` over the chunks.
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<Chunk>,
+    cur: Vec<u8>,
+    pos: usize,
+    end: Option<Result<()>>,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            if self.end.is_some() {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Chunk::Data(d)) => {
+                    self.cur = d;
+                    self.pos = 0;
+                }
+                Ok(Chunk::End(r)) => self.end = Some(r),
+                Err(_) => return Err(io::Error::new(io::ErrorKind::BrokenPipe, "layer decoder stopped")),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Stream `layer` from `src` onto `dir`, then verify it. Decompression and
+/// hashing run on their own thread, writing files on this one, joined by a
+/// small bounded queue (memory stays constant). Errors name the layer.
 pub fn apply_image_layer(src: &Source, layer: &LayerDesc, dir: &std::path::Path, mode: super::ApplyMode, counter: Option<Arc<AtomicU64>>) -> Result<super::ApplyStats> {
     let wrap = |e: Error| Error::Layer { layer: layer.diff_id.to_string(), source: Box::new(e) };
     let mut stream = open_layer(src, layer, counter).map_err(wrap)?;
-    let stats = super::apply_layer(dir, &mut stream, mode).map_err(wrap)?;
-    stream.finish().map_err(wrap)?;
-    Ok(stats)
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(16);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            loop {
+                let mut buf = vec![0u8; BUF];
+                match read_full(&mut stream, &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.send(Chunk::Data(buf)).is_err() {
+                            return; // the applier failed and hung up
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Chunk::End(Err(Error::tar(e))));
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(Chunk::End(stream.finish()));
+        });
+        let mut reader = ChunkReader { rx, cur: Vec::new(), pos: 0, end: None };
+        let applied = super::apply_layer(dir, &mut reader, mode);
+        // Drain to the end so the decoder's verdict is known; a stream error
+        // is the better explanation for a failed apply.
+        let drained = io::copy(&mut reader, &mut io::sink());
+        let verdict = reader.end.take();
+        drop(reader);
+        match (verdict, applied, drained) {
+            (Some(Err(e)), _, _) => Err(wrap(e)),
+            (_, Err(e), _) => Err(wrap(e)),
+            (_, Ok(_), Err(e)) => Err(wrap(Error::tar(e))),
+            (None, Ok(_), Ok(_)) => Err(wrap(Error::Thread)),
+            (Some(Ok(())), Ok(stats), Ok(_)) => Ok(stats),
+        }
+    })
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }

@@ -17,6 +17,7 @@ pub mod container;
 mod docker;
 mod error;
 mod fsops;
+pub mod inspect;
 pub mod layer;
 pub mod layout;
 pub mod overlay;
