@@ -113,6 +113,12 @@ fn options(b: &BundleArgs) -> ConfigOptions {
     }
 }
 
+/// Print to stdout; a closed pipe (`| head`) is not an error.
+fn out(s: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(s.as_bytes());
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Unpack(b) => {
@@ -130,22 +136,22 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gc => {
             let report = Store::open(&cli.store)?.gc()?;
             let mib = report.bytes as f64 / (1u64 << 20) as f64;
-            println!("removed {} layers ({mib:.1} MiB), {} stale bundle records", report.layers.len(), report.stale_bundles.len());
+            out(&format!("removed {} layers ({mib:.1} MiB), {} stale bundle records\n", report.layers.len(), report.stale_bundles.len()));
             Ok(())
         }
         Command::List { json } => {
             let store = Store::open(&cli.store)?;
             if json {
-                println!("{:#}", inspect::list_json(&store)?);
+                out(&format!("{:#}\n", inspect::list_json(&store)?));
             } else {
-                print!("{}", inspect::list_text(&store)?);
+                out(&inspect::list_text(&store)?);
             }
             Ok(())
         }
         Command::Inspect(a) => {
             let img = open(&a)?;
             let store = cli.store.is_dir().then(|| Store { root: cli.store.clone() });
-            println!("{:#}", inspect::inspect_json(&img, store.as_ref()));
+            out(&format!("{:#}\n", inspect::inspect_json(&img, store.as_ref())));
             Ok(())
         }
     }
