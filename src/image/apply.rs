@@ -101,8 +101,9 @@ pub fn apply_layer<R: Read>(root: &Path, reader: R, mode: ApplyMode) -> Result<A
 fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta> {
     let h = entry.header();
     let mut m = Meta {
-        uid: h.uid().map_err(Error::tar)?,
-        gid: h.gid().map_err(Error::tar)?,
+        // Some writers leave ids blank: that means 0, as GNU tar reads it.
+        uid: h.uid().unwrap_or(0),
+        gid: h.gid().unwrap_or(0),
         mode: h.mode().map_err(Error::tar)? & 0o7777,
         mtime: i64::try_from(h.mtime().map_err(Error::tar)?).unwrap_or(0),
         xattrs: Vec::new(),
