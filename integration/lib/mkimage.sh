@@ -4,6 +4,8 @@
 # /bin/busybox with its applet symlinks, /etc/passwd, /etc/group and the
 # usual empty directories. Deterministic: same busybox, same digests.
 # OUTDIR may already be a layout; TAG (default `latest`) is added/replaced.
+# EXTRA_DIR=/some/dir adds a second gzip layer holding that host directory
+# at the same path (the benchmark uses it for a heavier image).
 set -euo pipefail
 
 out=${1:?usage: mkimage.sh OUTDIR [TAG]}
@@ -37,9 +39,13 @@ printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
 chmod 1777 "$root/tmp"
 chmod 0700 "$root/root"
 
-tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --format=posix \
-    --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
-    -C "$root" -cf "$work/layer.tar" .
+mktar() { # mktar DIR OUT [PATHS...]
+    local dir=$1 out=$2; shift 2
+    tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --format=posix \
+        --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
+        -C "$dir" -cf "$out" "$@"
+}
+mktar "$root" "$work/layer.tar" .
 gzip -n -6 < "$work/layer.tar" > "$work/layer.tar.gz"
 
 mkdir -p "$out/blobs/sha256"
@@ -51,23 +57,28 @@ put() { # put FILE -> prints digest hex, stores the blob
 }
 size() { stat -c %s "$1"; }
 
-diff_id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
-layer=$(put "$work/layer.tar.gz")
-layer_size=$(size "$work/layer.tar.gz")
+diff_ids=("sha256:$(sha256sum "$work/layer.tar" | cut -d' ' -f1)")
+layers=('{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:'"$(put "$work/layer.tar.gz")"'","size":'"$(size "$work/layer.tar.gz")"'}')
+if [ -n "${EXTRA_DIR:-}" ]; then
+    mktar / "$work/extra.tar" "${EXTRA_DIR#/}"
+    gzip -n -6 < "$work/extra.tar" > "$work/extra.tar.gz"
+    diff_ids+=("sha256:$(sha256sum "$work/extra.tar" | cut -d' ' -f1)")
+    layers+=('{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:'"$(put "$work/extra.tar.gz")"'","size":'"$(size "$work/extra.tar.gz")"'}')
+fi
 
-jq -cn --arg arch "$arch" --arg variant "$variant" --arg diff "sha256:$diff_id" '{
+jq -cn --arg arch "$arch" --arg variant "$variant" --argjson diffs "$(printf '%s\n' "${diff_ids[@]}" | jq -R . | jq -cs .)" '{
     created: "1970-01-01T00:00:00Z", architecture: $arch, os: "linux",
     config: {Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"], WorkingDir: "/"},
-    rootfs: {type: "layers", diff_ids: [$diff]},
+    rootfs: {type: "layers", diff_ids: $diffs},
     history: [{created: "1970-01-01T00:00:00Z", created_by: "integration/lib/mkimage.sh"}]
 } | if $variant != "" then .variant = $variant else . end' > "$work/config.json"
 config=$(put "$work/config.json")
 
 jq -cn --arg c "sha256:$config" --argjson cs "$(size "$work/config.json")" \
-    --arg l "sha256:$layer" --argjson ls "$layer_size" '{
+    --argjson layers "$(printf '%s\n' "${layers[@]}" | jq -cs .)" '{
     schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
     config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $c, size: $cs},
-    layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l, size: $ls}]
+    layers: $layers
 }' > "$work/manifest.json"
 manifest=$(put "$work/manifest.json")
 
