@@ -1,6 +1,8 @@
 //! Black-box tests of the `imgtool` binary that need no privileges: images
 //! are built here (tar + gzip in memory, an OCI layout in a temp dir).
 
+#![allow(clippy::unwrap_used)] // fixture helpers outside #[test] fns
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

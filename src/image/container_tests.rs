@@ -64,7 +64,8 @@ fn create_mounts_an_overlay_and_remove_cleans_up() {
     let img = image(&t.path().join("img"));
     let b = t.path().join("bundle");
     let rec = create_bundle(&store, &img, &b, &ConfigOptions::default(), &Progress::quiet()).unwrap();
-    let ok = (|| {
+    // Whatever the assertions say, unmount and delete before reporting.
+    let checks = std::panic::catch_unwind(|| {
         assert!(is_mountpoint(&b.join("rootfs")).unwrap());
         assert!(b.join("rootfs/g").is_file());
         assert!(!b.join("rootfs/f").exists(), "the whiteout hides the lower file");
@@ -73,9 +74,11 @@ fn create_mounts_an_overlay_and_remove_cleans_up() {
         assert_eq!(store.bundles().unwrap().0, vec![rec.clone()]);
         // gc keeps layers in use.
         assert!(store.gc().unwrap().layers.is_empty());
-    })();
+    });
     remove_bundle(&b, true).unwrap();
-    let _ = ok;
+    if let Err(p) = checks {
+        std::panic::resume_unwind(p);
+    }
     assert!(!b.exists());
     assert!(store.bundles().unwrap().0.is_empty());
     assert_eq!(store.gc().unwrap().layers.len(), 2);

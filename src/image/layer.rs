@@ -63,9 +63,9 @@ impl<R: Read> Read for Counting<R> {
 type Raw = BufReader<VerifyingReader<Counting<Box<dyn Read + Send>>>>;
 
 enum Decoder {
-    Plain(Raw),
-    Gzip(flate2::bufread::MultiGzDecoder<Raw>),
-    Zstd(zstd::stream::read::Decoder<'static, Raw>),
+    Plain(Box<Raw>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Raw>>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, Raw>>),
 }
 
 impl Read for Decoder {
@@ -81,9 +81,9 @@ impl Read for Decoder {
 impl Decoder {
     fn into_inner(self) -> Raw {
         match self {
-            Decoder::Plain(r) => r,
+            Decoder::Plain(r) => *r,
             Decoder::Gzip(r) => r.into_inner(),
-            Decoder::Zstd(r) => r.finish(),
+            Decoder::Zstd(r) => (*r).finish(),
         }
     }
 }
@@ -123,9 +123,9 @@ pub fn open_layer(src: &Source, layer: &LayerDesc, counter: Option<Arc<AtomicU64
         c => c,
     };
     let decoder = match compression {
-        Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(raw)),
-        Compression::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io("start zstd for", &name, e))?),
-        _ => Decoder::Plain(raw),
+        Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(raw))),
+        Compression::Zstd => Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io("start zstd for", &name, e))?)),
+        _ => Decoder::Plain(Box::new(raw)),
     };
     Ok(LayerStream { inner: HashingReader::new(decoder), name, diff_id: layer.diff_id.to_string() })
 }
