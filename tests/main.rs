@@ -1,1 +1,2 @@
 //! Unprivileged black-box tests of the `berth` and `imgtool` binaries.
+mod imgtool;

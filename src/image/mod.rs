@@ -1,1 +1,38 @@
-//! OCI images for imgtool (placeholder: filled in by the imgtool work).
+//! OCI images for imgtool: reading image layouts and archives, verifying every
+//! blob as it streams, applying layers safely (flat for `unpack`, one directory
+//! per layer for the overlay store), converting the image config into a
+//! runtime `config.json`, and managing bundles made from the store.
+//!
+//! Map: `reference` (what the user typed) -> `source` (where blobs live: a
+//! directory or an indexed tar) -> `layout`/`docker` (index, platform pick,
+//! manifest, config) -> `layer` (decompress + verify) -> `apply` (tar entries
+//! onto a root, via `fsops` which resolves every path inside the root) ->
+//! `store`/`overlay`/`container` (layers once, overlay per bundle) and
+//! `bundle`/`user` (config.json).
+
+mod apply;
+mod blob;
+pub mod bundle;
+pub mod container;
+mod docker;
+mod error;
+mod fsops;
+pub mod inspect;
+pub mod layer;
+pub mod layout;
+pub mod overlay;
+pub mod platform;
+pub mod progress;
+pub mod reference;
+mod source;
+pub mod store;
+mod tarindex;
+#[cfg(test)]
+pub(crate) mod testutil;
+pub mod user;
+
+pub use apply::{apply_layer, ApplyMode, ApplyStats};
+pub use error::{Error, Result};
+pub use layout::{open_image, Image, LayerDesc};
+pub use platform::Platform;
+pub use reference::ImageRef;

@@ -4,5 +4,6 @@
 
 pub mod bpf;
 pub mod fs;
+pub mod image;
 pub mod process;
 pub mod seccomp;

@@ -1,0 +1,241 @@
+//! One layer blob as a stream of uncompressed tar bytes: the compressed blob
+//! is verified (digest, size) as it is read, decompressed by media type, and
+//! the uncompressed bytes hashed for the config's diff_id. Nothing is
+//! buffered beyond fixed-size read buffers, so a decompression bomb only
+//! costs time. [`LayerStream::finish`] drains and checks both digests.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::blob::{HashingReader, VerifyingReader};
+use super::layout::LayerDesc;
+use super::source::Source;
+use super::{Error, Result};
+
+/// How a layer blob is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    /// Unknown from metadata (docker-archive): sniff the magic bytes.
+    Detect,
+}
+
+impl Compression {
+    /// The compression a layer media type implies; unknown types are errors.
+    pub fn for_media_type(mt: &str) -> Result<Self> {
+        Ok(match mt {
+            "application/vnd.oci.image.layer.v1.tar"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar"
+            | "application/vnd.docker.image.rootfs.diff.tar"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar" => Compression::None,
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Compression::Gzip,
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+            | "application/vnd.docker.image.rootfs.diff.tar.zstd" => Compression::Zstd,
+            "" => Compression::Detect,
+            other => return Err(Error::MediaType(other.to_string())),
+        })
+    }
+}
+
+/// Counts compressed bytes for progress display.
+struct Counting<R> {
+    inner: R,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+type Raw = BufReader<VerifyingReader<Counting<Box<dyn Read + Send>>>>;
+
+enum Decoder {
+    Plain(Box<Raw>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Raw>>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, Raw>>),
+}
+
+impl Read for Decoder {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Plain(r) => r.read(buf),
+            Decoder::Gzip(r) => r.read(buf),
+            Decoder::Zstd(r) => r.read(buf),
+        }
+    }
+}
+
+impl Decoder {
+    fn into_inner(self) -> Raw {
+        match self {
+            Decoder::Plain(r) => *r,
+            Decoder::Gzip(r) => r.into_inner(),
+            Decoder::Zstd(r) => (*r).finish(),
+        }
+    }
+}
+
+/// The uncompressed tar stream of one layer.
+pub struct LayerStream {
+    inner: HashingReader<Decoder>,
+    name: String,
+    diff_id: String,
+}
+
+impl Read for LayerStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+const BUF: usize = 256 << 10;
+
+/// Open `layer` from `src`; `counter` (if any) accumulates compressed bytes.
+pub fn open_layer(src: &Source, layer: &LayerDesc, counter: Option<Arc<AtomicU64>>) -> Result<LayerStream> {
+    let name = layer.digest.as_ref().map_or_else(|| layer.path.clone(), ToString::to_string);
+    let (r, _) = src.open(&layer.path)?.ok_or_else(|| Error::MissingBlob(name.clone()))?;
+    let verifying = VerifyingReader::new(Counting { inner: r, counter }, layer.digest.as_ref(), layer.size, &name)?;
+    let mut raw = BufReader::with_capacity(BUF, verifying);
+    let compression = match layer.compression {
+        Compression::Detect => {
+            let head = raw.fill_buf().map_err(|e| Error::io("read", &name, e))?;
+            if head.starts_with(&[0x1f, 0x8b]) {
+                Compression::Gzip
+            } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+                Compression::Zstd
+            } else {
+                Compression::None
+            }
+        }
+        c => c,
+    };
+    let decoder = match compression {
+        Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(raw))),
+        Compression::Zstd => Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io("start zstd for", &name, e))?)),
+        _ => Decoder::Plain(Box::new(raw)),
+    };
+    Ok(LayerStream { inner: HashingReader::new(decoder), name, diff_id: layer.diff_id.to_string() })
+}
+
+impl LayerStream {
+    /// Read what the tar reader left (padding, trailing blocks), then check
+    /// the diff_id and the blob's digest and size.
+    pub fn finish(self) -> Result<()> {
+        let name = self.name;
+        let (found, decoder) = self.inner.finish().map_err(|e| Error::io("read", &name, e))?;
+        let mut raw = decoder.into_inner();
+        io::copy(&mut raw, &mut io::sink()).map_err(|e| Error::io("read", &name, e))?;
+        raw.into_inner().finish()?;
+        if found != self.diff_id {
+            return Err(Error::DiffId { layer: name, expected: self.diff_id, found });
+        }
+        Ok(())
+    }
+}
+
+/// Chunks of uncompressed tar handed from the decoding thread to the
+/// applying one; `End` carries the verification result.
+enum Chunk {
+    Data(Vec<u8>),
+    End(Result<()>),
+}
+
+/// The applying side of the pipe: a `Read` over the chunks.
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<Chunk>,
+    cur: Vec<u8>,
+    pos: usize,
+    end: Option<Result<()>>,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            if self.end.is_some() {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Chunk::Data(d)) => {
+                    self.cur = d;
+                    self.pos = 0;
+                }
+                Ok(Chunk::End(r)) => self.end = Some(r),
+                Err(_) => return Err(io::Error::new(io::ErrorKind::BrokenPipe, "layer decoder stopped")),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Stream `layer` from `src` onto `dir`, then verify it. Decompression and
+/// hashing run on their own thread, writing files on this one, joined by a
+/// small bounded queue (memory stays constant). Errors name the layer.
+pub fn apply_image_layer(src: &Source, layer: &LayerDesc, dir: &std::path::Path, mode: super::ApplyMode, counter: Option<Arc<AtomicU64>>) -> Result<super::ApplyStats> {
+    let wrap = |e: Error| Error::Layer { layer: layer.diff_id.to_string(), source: Box::new(e) };
+    let mut stream = open_layer(src, layer, counter).map_err(wrap)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(16);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            loop {
+                let mut buf = vec![0u8; BUF];
+                match read_full(&mut stream, &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.send(Chunk::Data(buf)).is_err() {
+                            return; // the applier failed and hung up
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Chunk::End(Err(Error::tar(e))));
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(Chunk::End(stream.finish()));
+        });
+        let mut reader = ChunkReader { rx, cur: Vec::new(), pos: 0, end: None };
+        let applied = super::apply_layer(dir, &mut reader, mode);
+        // Drain to the end so the decoder's verdict is known; a stream error
+        // is the better explanation for a failed apply.
+        let drained = io::copy(&mut reader, &mut io::sink());
+        let verdict = reader.end.take();
+        drop(reader);
+        match (verdict, applied, drained) {
+            (Some(Err(e)), _, _) => Err(wrap(e)),
+            (_, Err(e), _) => Err(wrap(e)),
+            (_, Ok(_), Err(e)) => Err(wrap(Error::tar(e))),
+            (None, Ok(_), Ok(_)) => Err(wrap(Error::Thread)),
+            (Some(Ok(())), Ok(stats), Ok(_)) => Ok(stats),
+        }
+    })
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
