@@ -2,6 +2,7 @@
 //! shape that does not fit). This is the only module allowed to use `unsafe`;
 //! every block carries a SAFETY comment. Nothing here knows about OCI.
 
+pub mod exe;
 pub mod fs;
 pub mod process;
 pub mod seccomp;
