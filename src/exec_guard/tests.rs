@@ -127,6 +127,12 @@ fn pipe() -> (OwnedFd, OwnedFd) {
 /// Fork a child that runs `setup`, then `exec`s `program` through a fresh
 /// trampoline under ptrace; record every exec stop and the output.
 fn run(program: &str, argv: &[&str], envp: &[&str], setup: impl FnOnce() -> bool) -> Run {
+    run_with(exec, program, argv, envp, setup)
+}
+
+type ExecFn = fn(BorrowedFd<'_>, &CStr, &[CString], &[CString]) -> io::Error;
+
+fn run_with(exec: ExecFn, program: &str, argv: &[&str], envp: &[&str], setup: impl FnOnce() -> bool) -> Run {
     let tramp = prepare().unwrap();
     let (program, argv, envp) = (CString::new(program).unwrap(), cstrings(argv), cstrings(envp));
     let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
@@ -136,11 +142,11 @@ fn run(program: &str, argv: &[&str], envp: &[&str], setup: impl FnOnce() -> bool
         {
             return 90;
         }
-        if !setup() {
-            return 91;
-        }
         if ptrace::traceme().is_err() {
             return 92;
+        }
+        if !setup() {
+            return 91;
         }
         let err = exec(tramp.as_fd(), &program, &argv, &envp);
         let _ = nix::unistd::write(std::io::stderr(), format!("exec returned: {err}\n").as_bytes());
@@ -253,6 +259,16 @@ fn proc_self_exe_reruns_the_trampoline_not_the_host_binary() {
     assert!(r.stops.iter().all(|s| s.exe != host_binary()));
 }
 
+/// The control for the test above: without the guard the same exec runs the
+/// host binary (here the test binary, asked only to `--list` its tests).
+#[test]
+fn without_the_guard_proc_self_exe_is_the_host_binary() {
+    let unguarded: ExecFn = |_, program, argv, envp| exec_unguarded(program, argv, envp);
+    let r = run_with(unguarded, "/proc/self/exe", &["x", "--list", "--exact", "no-such-test"], &[], || true);
+    assert_eq!(r.stops.len(), 1, "{:?}", r.stops);
+    assert_eq!(r.stops[0].exe, host_binary());
+}
+
 /// A `#!/proc/self/exe` script: binfmt_script runs the interpreter (the
 /// trampoline) with `[/proc/self/exe, script, args...]` (argv[0] dropped), the
 /// trampoline re-execs itself with `[script, args...]`, which execs the
@@ -305,6 +321,25 @@ fn denied_execveat_falls_back_to_the_memfd_by_path() {
     assert_eq!(r.stops.len(), 2, "{:?}", r.stops);
     assert!(is_trampoline(&r.stops[0]), "still guarded: {:?}", r.stops);
     assert_eq!(r.stops[1].exe, canonical("/bin/sleep"));
+}
+
+/// The guard's exec path works under real default profiles (installed, as in
+/// the init, before the exec) and stays guarded.
+#[test]
+fn works_under_default_seccomp_profiles() {
+    for name in ["runtime-tools.json", "podman.json"] {
+        let install = || {
+            let path = format!("{}/src/seccomp/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+            let Ok(json) = std::fs::read_to_string(path) else { return false };
+            let Ok(profile) = serde_json::from_str(&json) else { return false };
+            let Ok(p) = crate::seccomp::compile(&profile) else { return false };
+            nix::sys::prctl::set_no_new_privs().is_ok() && crate::seccomp::install(&p).is_ok()
+        };
+        let r = run("/bin/sleep", &["sleep", "0"], &[], install);
+        assert_eq!(r.code(), Some(0), "{name}: {}", r.stderr);
+        assert_eq!(r.stops.len(), 2, "{name}: {:?}", r.stops);
+        assert!(is_trampoline(&r.stops[0]), "{name}: {:?}", r.stops);
+    }
 }
 
 /// With execveat denied and no /proc, the program is executed directly: the
