@@ -12,6 +12,7 @@
 //! - `rootfs`       mount planning (pure) and applying, /dev, pivot_root, masked/readonly paths
 //! - `capabilities` the capability name table and applying the five sets
 //! - `seccomp`      `linux.seccomp` -> BPF program, installed with seccomp(2)
+//! - `exec_guard`   the final exec through a sealed memfd trampoline (CVE-2019-5736)
 //! - `cgroups`      cgroup v1/v2 detection, creation, resources, freeze, stats
 //! - `hooks`        the six OCI hook stages
 //! - `image`        OCI image layouts/archives, the layer store, bundles (imgtool)
@@ -22,6 +23,7 @@ pub mod capabilities;
 pub mod cli;
 pub mod cgroups;
 pub mod error;
+pub mod exec_guard;
 pub mod hooks;
 pub mod image;
 pub mod logging;

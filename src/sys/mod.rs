@@ -3,6 +3,7 @@
 //! every block carries a SAFETY comment. Nothing here knows about OCI.
 
 pub mod bpf;
+pub mod exe;
 pub mod fs;
 pub mod image;
 pub mod process;
