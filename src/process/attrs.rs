@@ -140,13 +140,26 @@ pub(super) fn home_of(uid: u32) -> String {
         .unwrap_or_else(|| "/".to_string())
 }
 
-pub(super) fn exec(program: &Path, args: &[String], env: &[String]) -> Result<Never> {
+/// The guard against CVE-2019-5736, made before seccomp is installed
+/// (memfd_create may be denied by the profile). `None` where the host has
+/// no trampoline: the exec is then direct.
+pub(super) fn prepare_exec_guard() -> Option<std::os::fd::OwnedFd> {
+    crate::exec_guard::prepare().ok()
+}
+
+/// The final exec. Through the sealed trampoline, so that no process in
+/// the container can ever run (and then reopen for writing) berth's own
+/// binary via /proc/self/exe.
+pub(super) fn exec(guard: Option<BorrowedFd<'_>>, program: &Path, args: &[String], env: &[String]) -> Result<Never> {
     let c = |s: &str| CString::new(s).map_err(|_| Error::config("process", format!("`{s}` contains a NUL byte")));
     let prog = c(&program.to_string_lossy())?;
     let argv = args.iter().map(|a| c(a)).collect::<Result<Vec<_>>>()?;
     let envp = env.iter().map(|e| c(e)).collect::<Result<Vec<_>>>()?;
-    let err = nix::unistd::execve(&prog, &argv, &envp).err().unwrap_or(nix::errno::Errno::EINVAL);
+    let err = match guard {
+        Some(g) => crate::exec_guard::exec(g, &prog, &argv, &envp),
+        None => crate::exec_guard::exec_unguarded(&prog, &argv, &envp),
+    };
     // The parent is gone by now: the message goes to the container's stderr.
-    eprintln!("berth: exec `{}`: {}", program.display(), err.desc().to_lowercase());
-    sp::exit_now(if err == nix::errno::Errno::ENOENT { 127 } else { 126 })
+    eprintln!("berth: exec `{}`: {}", program.display(), crate::error::os_msg(&err));
+    sp::exit_now(if err.raw_os_error() == Some(libc::ENOENT) { 127 } else { 126 })
 }

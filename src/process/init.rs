@@ -29,6 +29,10 @@ pub struct InitFds {
 
 /// Run the init. Never returns.
 pub fn run(plan: &Plan, fds: InitFds) -> ! {
+    // Until the final exec this process is a copy of berth: keep other
+    // processes (in the container too, once it shares our pid namespace
+    // with `exec`'d ones) from opening /proc/<pid>/exe or our memory.
+    let _ = nix::sys::prctl::set_dumpable(false);
     let code = match setup(plan, &fds) {
         Ok(never) => match never {},
         Err(e) => {
@@ -123,6 +127,7 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     set_personality(plan)?;
     attrs::set_scheduler(proc_)?;
     attrs::set_io_priority(proc_)?;
+    let guard = attrs::prepare_exec_guard();
     // 7. Credentials: bounding set, then uid/gid with keepcaps, then the
     //    other capability sets (capabilities(7)).
     let no_new_privs = proc_.no_new_privileges().unwrap_or(false);
@@ -165,7 +170,7 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
         }
     }
     sp::set_umask(proc_.user().umask().unwrap_or(0o022));
-    attrs::exec(&program, &args, &env)
+    attrs::exec(guard.as_ref().map(|g| g.as_fd()), &program, &args, &env)
 }
 
 

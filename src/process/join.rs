@@ -149,6 +149,7 @@ fn run_child(plan: &ExecPlan, chan: Channel, console: Option<BorrowedFd<'_>>) ->
 }
 
 fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>) -> Result<Never> {
+    let _ = nix::sys::prctl::set_dumpable(false);
     match chan.recv().ctx(|| "wait for berth".to_string())? {
         Some(Message::Go) => {}
         _ => crate::sys::process::exit_now(1),
@@ -164,6 +165,7 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>)
     attrs::set_scheduler(p)?;
     attrs::set_io_priority(p)?;
     let nnp = p.no_new_privileges().unwrap_or(false);
+    let guard = attrs::prepare_exec_guard();
     if let (Some(prog), false) = (&plan.seccomp, nnp) {
         drop(crate::seccomp::install(prog)?);
     }
@@ -196,5 +198,5 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>)
         drop(crate::seccomp::install(prog)?);
     }
     crate::sys::process::set_umask(p.user().umask().unwrap_or(0o022));
-    attrs::exec(&program, &args, &env)
+    attrs::exec(guard.as_ref().map(|g| g.as_fd()), &program, &args, &env)
 }
