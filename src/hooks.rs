@@ -71,6 +71,17 @@ pub fn run(stage: Stage, hooks: &[Hook], state_json: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Run every hook of a stage; a failing hook is logged as a warning and
+/// the others still run (poststart and poststop, runtime.md lifecycle).
+pub fn run_warn(stage: Stage, hooks: &[Hook], state_json: &[u8]) {
+    for (index, hook) in hooks.iter().enumerate() {
+        if let Err(msg) = run_one(hook, state_json) {
+            let e = Error::Hook { stage: stage.name(), index, path: hook.path().display().to_string(), msg };
+            crate::logging::warn(&e.to_string());
+        }
+    }
+}
+
 fn run_one(hook: &Hook, state_json: &[u8]) -> std::result::Result<(), String> {
     let mut cmd = Command::new(hook.path());
     let args = hook.args().clone().unwrap_or_default();
@@ -147,6 +158,16 @@ mod tests {
         let bad = hook(r#"{"path":"/bin/sh","args":["sh","-c","echo boom >&2; exit 3"]}"#);
         let e = run(Stage::Prestart, &[ok, bad], b"{}").unwrap_err().to_string();
         assert!(e.contains("prestart hook #1 `/bin/sh`") && e.contains("boom"), "{e}");
+    }
+
+    #[test]
+    fn warn_mode_runs_every_hook() {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("out");
+        let bad = hook(r#"{"path":"/bin/false"}"#);
+        let good = hook(&format!(r#"{{"path":"/bin/sh","args":["sh","-c","echo ran > {}"]}}"#, out.display()));
+        run_warn(Stage::Poststop, &[bad, good], b"{}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "ran\n");
     }
 
     #[test]

@@ -73,6 +73,10 @@ impl Plan {
     pub fn joins(&self, t: LinuxNamespaceType) -> Option<&PathBuf> {
         self.join.iter().find(|(k, _)| *k == t).map(|(_, p)| p)
     }
+    /// Whether the container has a mount namespace of its own (new or joined).
+    pub fn has_mountns(&self) -> bool {
+        self.creates(LinuxNamespaceType::Mount) || self.joins(LinuxNamespaceType::Mount).is_some()
+    }
     /// Whether the container has a user namespace of its own (new or joined).
     pub fn has_userns(&self) -> bool {
         self.creates(LinuxNamespaceType::User) || self.joins(LinuxNamespaceType::User).is_some()

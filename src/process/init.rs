@@ -78,44 +78,14 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     }
     set_uts(plan)?;
     set_oom_score_adj(plan)?;
-    // 3. The root filesystem, still seeing the host's paths.
+    // 3-5. The root filesystem, the create hooks, the switch of root.
     sp::set_umask(0);
-    let root = mounts::prepare_root(&plan.rootfs)?;
-    mounts::mount_all(root.as_fd(), &plan.rootfs, in_userns, plan.ns.new_cgroup)?;
-    if plan.rootfs.setup_dev {
-        dev::create_devices(root.as_fd(), &crate::rootfs::plan::default_devices(), in_userns)?;
-        dev::create_symlinks(root.as_fd())?;
-    }
-    dev::create_devices(root.as_fd(), &plan.rootfs.devices, in_userns)?;
     let cwd = process(plan)?.cwd().clone();
-    paths::mkdir_all(root.as_fd(), &cwd, 0o755)?;
-    // 4. prestart/createRuntime hooks run in the parent, then
-    //    createContainer hooks here, before pivot_root (runtime.md).
-    fds.chan.send(&Message::CreateHooks).ctx(|| "ask berth to run the create hooks".to_string())?;
-    let state = match wait_for(&fds.chan, "hooks done")? {
-        Message::HooksDone(state) => state,
-        m => return Err(Error::Init(format!("unexpected message {m:?} from berth"))),
+    let state = if plan.ns.has_mountns() {
+        setup_rootfs(plan, fds, in_userns, &cwd)?
+    } else {
+        setup_shared_mounts(plan, fds)?
     };
-    hooks::run(Stage::CreateContainer, &hooks::of(&plan.spec, Stage::CreateContainer), state.as_bytes())?;
-    // 5. Switch root, then lock down paths (they can no longer reach the host).
-    finish::pivot(root.as_fd(), &plan.rootfs.rootfs, plan.no_pivot)?;
-    drop(root);
-    set_sysctls(plan)?;
-    for p in &plan.rootfs.masked {
-        finish::mask_path(p)?;
-    }
-    for p in &plan.rootfs.readonly_paths {
-        finish::readonly_path(p)?;
-    }
-    if plan.terminal {
-        attrs::setup_console(fds.console.as_ref().map(|f| f.as_fd()))?;
-    }
-    if plan.rootfs.readonly {
-        finish::remount_readonly(Path::new("/"))?;
-    }
-    if let Some(p) = plan.rootfs.propagation {
-        finish::set_root_propagation(p)?;
-    }
     // 6. Process attributes that need privileges we are about to drop.
     if !plan.no_new_keyring {
         // EPERM/ENOSYS (keyrings disabled, or blocked by an outer profile)
@@ -255,3 +225,63 @@ fn wait_for_start(fifo: BorrowedFd<'_>) -> Result<()> {
     Ok(())
 }
 
+
+fn create_hooks(plan: &Plan, fds: &InitFds) -> Result<String> {
+    // prestart/createRuntime hooks run in the parent, then createContainer
+    // hooks here, before the root is switched (runtime.md lifecycle).
+    fds.chan.send(&Message::CreateHooks).ctx(|| "ask berth to run the create hooks".to_string())?;
+    let state = match wait_for(&fds.chan, "hooks done")? {
+        Message::HooksDone(state) => state,
+        m => return Err(Error::Init(format!("unexpected message {m:?} from berth"))),
+    };
+    hooks::run(Stage::CreateContainer, &hooks::of(&plan.spec, Stage::CreateContainer), state.as_bytes())?;
+    Ok(state)
+}
+
+/// The container's own mount namespace: mounts (still seeing the host's
+/// paths), /dev, hooks, pivot_root, then the paths locked down from inside.
+fn setup_rootfs(plan: &Plan, fds: &InitFds, in_userns: bool, cwd: &Path) -> Result<String> {
+    let root = mounts::prepare_root(&plan.rootfs)?;
+    mounts::mount_all(root.as_fd(), &plan.rootfs, in_userns, plan.ns.new_cgroup)?;
+    if plan.rootfs.setup_dev {
+        dev::create_devices(root.as_fd(), &crate::rootfs::plan::default_devices(), in_userns)?;
+        dev::create_symlinks(root.as_fd())?;
+    }
+    dev::create_devices(root.as_fd(), &plan.rootfs.devices, in_userns)?;
+    paths::mkdir_all(root.as_fd(), cwd, 0o755)?;
+    let state = create_hooks(plan, fds)?;
+    finish::pivot(root.as_fd(), &plan.rootfs.rootfs, plan.no_pivot)?;
+    drop(root);
+    set_sysctls(plan)?;
+    for p in &plan.rootfs.masked {
+        finish::mask_path(p)?;
+    }
+    for p in &plan.rootfs.readonly_paths {
+        finish::readonly_path(p)?;
+    }
+    if plan.terminal {
+        attrs::setup_console(fds.console.as_ref().map(|f| f.as_fd()))?;
+    }
+    if plan.rootfs.readonly {
+        finish::remount_readonly(Path::new("/"))?;
+    }
+    if let Some(p) = plan.rootfs.propagation {
+        finish::set_root_propagation(p)?;
+    }
+    Ok(state)
+}
+
+/// No mount namespace of its own: the container shares the host's mounts
+/// (runtime-spec: an unlisted namespace is inherited). Mounting there would
+/// change the host, so berth only chroots into the rootfs; the parent has
+/// warned that `mounts` and path restrictions are not applied.
+fn setup_shared_mounts(plan: &Plan, fds: &InitFds) -> Result<String> {
+    let state = create_hooks(plan, fds)?;
+    nix::unistd::chroot(&plan.rootfs.rootfs).ctx(|| format!("chroot into `{}`", plan.rootfs.rootfs.display()))?;
+    nix::unistd::chdir("/").ctx(|| "chdir to `/`".to_string())?;
+    set_sysctls(plan)?;
+    if plan.terminal {
+        attrs::setup_console(fds.console.as_ref().map(|f| f.as_fd()))?;
+    }
+    Ok(state)
+}

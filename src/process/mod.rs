@@ -65,8 +65,12 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
         None => None,
     };
     let terminal = process.terminal().unwrap_or(false);
-    if terminal && opts.console_socket.is_none() {
-        // `run` in the foreground provides its own socket; create needs one.
+    if !ns.has_mountns()
+        && (!rootfs.mounts.is_empty() || !rootfs.masked.is_empty() || !rootfs.readonly_paths.is_empty() || rootfs.readonly)
+    {
+        crate::logging::warn(
+            "no mount namespace: the container shares the host's mounts, so `mounts`, masked and read-only paths and root.readonly are not applied",
+        );
     }
     let listen = listen_fds();
     let mut env = process.env().clone().unwrap_or_default();

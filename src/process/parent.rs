@@ -279,10 +279,8 @@ pub fn start(dir: &ContainerDir, stored: &Stored) -> Result<()> {
     std::fs::remove_file(&fifo_path).ctx(|| format!("remove exec fifo `{}`", fifo_path.display()))?;
     let spec = dir.load_config()?;
     let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
-    if let Err(e) = hooks::run(Stage::Poststart, &hooks::of(&spec, Stage::Poststart), &st) {
-        // A failing poststart hook is a warning (runtime.md lifecycle step 7).
-        logging::warn(&e.to_string());
-    }
+    // A failing poststart hook is a warning (runtime.md lifecycle step 7).
+    hooks::run_warn(Stage::Poststart, &hooks::of(&spec, Stage::Poststart), &st);
     Ok(())
 }
 
@@ -301,9 +299,7 @@ pub fn destroy(dir: &ContainerDir, stored: &Stored) -> Result<()> {
     }
     if let Ok(spec) = dir.load_config() {
         let st = serde_json::to_vec(&stored.oci(Status::Stopped)).unwrap_or_default();
-        if let Err(e) = hooks::run(Stage::Poststop, &hooks::of(&spec, Stage::Poststop), &st) {
-            logging::warn(&e.to_string());
-        }
+        hooks::run_warn(Stage::Poststop, &hooks::of(&spec, Stage::Poststop), &st);
     }
     if let Some(cg) = &stored.cgroup {
         cg.destroy()?;

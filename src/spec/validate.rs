@@ -16,7 +16,6 @@ const CHECKS: &[Check] = &[
     check_version,
     check_process,
     check_uts,
-    check_mount_ns,
     check_user_ns,
     check_time_ns,
     check_rlimits,
@@ -60,13 +59,6 @@ fn check_uts(spec: &Spec, ns: &Plan) -> Result<()> {
         if v.as_deref().is_some_and(|h| !h.is_empty()) && !has(ns, LinuxNamespaceType::Uts) {
             return Err(Error::config(field, "cannot be set without a private UTS namespace"));
         }
-    }
-    Ok(())
-}
-
-fn check_mount_ns(_: &Spec, ns: &Plan) -> Result<()> {
-    if !has(ns, LinuxNamespaceType::Mount) {
-        return Err(Error::config("linux.namespaces", "a mount namespace is required to set up the root filesystem"));
     }
     Ok(())
 }
@@ -196,7 +188,6 @@ mod tests {
             (with(NS, "").replace("1.0.2-dev", "invalid"), "ociVersion"),
             (with(NS, "").replace("1.0.2-dev", "2.0.0"), "ociVersion"),
             (with(r#"{"namespaces":[{"type":"mount"}]}"#, r#","hostname":"h""#), "hostname"),
-            (with(r#"{"namespaces":[{"type":"uts"}]}"#, ""), "mount namespace"),
             (with(r#"{"namespaces":[{"type":"mount"},{"type":"user"}]}"#, ""), "linux.uidMappings"),
             (with(r#"{"namespaces":[{"type":"mount"}],"uidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#, ""), "uidMappings"),
             (with(r#"{"namespaces":[{"type":"mount"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#, ""), "net.ipv4.ip_forward"),
