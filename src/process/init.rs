@@ -21,8 +21,10 @@ use crate::sys::process as sp;
 /// Descriptors the init inherits from the parent.
 pub struct InitFds {
     pub chan: Channel,
-    /// O_PATH descriptor of the exec fifo in the state directory.
-    pub fifo: Option<OwnedFd>,
+    /// O_PATH descriptor of the state directory holding the exec fifo (a
+    /// directory, so the fifo can be opened with openat(2) even from a
+    /// root without /proc).
+    pub state_dir: Option<OwnedFd>,
     /// Connected `--console-socket` (terminal only).
     pub console: Option<OwnedFd>,
 }
@@ -98,6 +100,11 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     attrs::set_scheduler(proc_)?;
     attrs::set_io_priority(proc_)?;
     let guard = attrs::prepare_exec_guard();
+    // Before any seccomp profile (which may deny close_range).
+    sp::cloexec_from(plan.keep_fds_below).ctx(|| "mark inherited descriptors close-on-exec".to_string())?;
+    for fd in 3..plan.keep_fds_below {
+        sp::clear_cloexec(fd as i32).ctx(|| format!("pass descriptor {fd} to the container"))?;
+    }
     // 7. Credentials: bounding set, then uid/gid with keepcaps, then the
     //    other capability sets (capabilities(7)).
     let no_new_privs = proc_.no_new_privileges().unwrap_or(false);
@@ -123,14 +130,10 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     let args = proc_.args().clone().unwrap_or_default();
     let arg0 = args.first().cloned().unwrap_or_default();
     let program = super::exec::find(&arg0, &super::exec::path_var(&env), &cwd).map_err(Error::Init)?;
-    sp::cloexec_from(plan.keep_fds_below).ctx(|| "mark inherited descriptors close-on-exec".to_string())?;
-    for fd in 3..plan.keep_fds_below {
-        sp::clear_cloexec(fd as i32).ctx(|| format!("pass descriptor {fd} to the container"))?;
-    }
     // 9. Created: tell berth, then wait for `start` on the exec fifo.
     fds.chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
-    if let Some(fifo) = &fds.fifo {
-        wait_for_start(fifo.as_fd())?;
+    if let Some(dir) = &fds.state_dir {
+        wait_for_start(dir.as_fd())?;
     }
     hooks::run(Stage::StartContainer, &hooks::of(&plan.spec, Stage::StartContainer), state.as_bytes())?;
     if no_new_privs {
@@ -217,9 +220,9 @@ fn install_seccomp(prog: &crate::seccomp::Program, _fds: &InitFds) -> Result<()>
 }
 
 /// Block until `berth start` opens the fifo for reading.
-fn wait_for_start(fifo: BorrowedFd<'_>) -> Result<()> {
-    let path = paths::fd_path(fifo);
-    let fd = nix::fcntl::open(&path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+fn wait_for_start(state_dir: BorrowedFd<'_>) -> Result<()> {
+    let name = crate::state::store::FIFO_NAME;
+    let fd = nix::fcntl::openat(state_dir, name, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
         .ctx(|| "open the exec fifo".to_string())?;
     nix::unistd::write(&fd, b"0").ctx(|| "write the exec fifo".to_string())?;
     Ok(())

@@ -166,6 +166,11 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>)
     attrs::set_io_priority(p)?;
     let nnp = p.no_new_privileges().unwrap_or(false);
     let guard = attrs::prepare_exec_guard();
+    // Before any seccomp profile (which may deny close_range).
+    crate::sys::process::cloexec_from(plan.keep_fds_below).ctx(|| "mark descriptors close-on-exec".to_string())?;
+    for fd in 3..plan.keep_fds_below {
+        crate::sys::process::clear_cloexec(fd as i32).ctx(|| format!("pass descriptor {fd}"))?;
+    }
     if let (Some(prog), false) = (&plan.seccomp, nnp) {
         drop(crate::seccomp::install(prog)?);
     }
@@ -185,10 +190,6 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>)
     let args = p.args().clone().unwrap_or_default();
     let arg0 = args.first().cloned().unwrap_or_default();
     let program = super::exec::find(&arg0, &super::exec::path_var(&env), p.cwd()).map_err(Error::Init)?;
-    crate::sys::process::cloexec_from(plan.keep_fds_below).ctx(|| "mark descriptors close-on-exec".to_string())?;
-    for fd in 3..plan.keep_fds_below {
-        crate::sys::process::clear_cloexec(fd as i32).ctx(|| format!("pass descriptor {fd}"))?;
-    }
     if nnp {
         nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
     }

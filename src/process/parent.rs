@@ -105,7 +105,7 @@ pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<C
 
     let pid = spawn_init(&plan, cgroup_fd.as_ref().map(|f| f.as_fd()), || InitFds {
         chan: child_chan,
-        fifo: Some(fifo),
+        state_dir: Some(fifo),
         console,
     })?;
     cleanup.pid = Some(pid);
@@ -233,6 +233,7 @@ fn host_root(plan: &Plan) -> (u32, u32) {
     (find(linux.and_then(|l| l.uid_mappings().as_ref())), find(linux.and_then(|l| l.gid_mappings().as_ref())))
 }
 
+/// Make the exec fifo; returns an O_PATH descriptor of its directory.
 fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
     let p = dir.fifo_path();
     nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o622)).ctx(|| format!("create exec fifo `{}`", p.display()))?;
@@ -241,7 +242,8 @@ fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
         .ctx(|| format!("chmod exec fifo `{}`", p.display()))?;
     let (uid, gid) = host_root(plan);
     std::os::unix::fs::chown(&p, Some(uid), Some(gid)).ctx(|| format!("chown exec fifo `{}`", p.display()))?;
-    nix::fcntl::open(&p, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).ctx(|| format!("open exec fifo `{}`", p.display()))
+    nix::fcntl::open(&dir.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .ctx(|| format!("open state directory `{}`", dir.path.display()))
 }
 
 /// runc writes the pid without a newline, atomically.
