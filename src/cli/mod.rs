@@ -4,6 +4,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -68,6 +69,8 @@ pub enum Command {
     Kill(kill::Args),
     /// Delete a container and everything it holds
     Delete(delete::Args),
+    /// Run a new process inside a running container
+    Exec(exec::Args),
     /// List containers
     List(list::Args),
     /// Write a new config.json
@@ -119,6 +122,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::State(a) => state::run(a, &g),
         Command::Kill(a) => kill::run(a, &g),
         Command::Delete(a) => delete::run(a, &g),
+        Command::Exec(a) => exec::run(a, &g),
         Command::List(a) => list::run(a, &g),
         Command::Spec(a) => spec::run(a),
         Command::Features(a) => features::run(a),
@@ -147,6 +151,8 @@ mod tests {
             &["list", "-f", "json", "-q"],
             &["--systemd-cgroup", "state", "id"],
             &["--rootless", "false", "state", "id"],
+            &["--log-format=json", "--log", "/l", "exec", "--pid-file", "/p", "--process", "/f", "--detach", "--tty", "--console-socket", "/s", "id"],
+            &["exec", "-t", "id", "sh", "-c", "ls -l"],
         ];
         for s in shapes {
             let argv = std::iter::once("berth").chain(s.iter().copied());

@@ -50,12 +50,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         Some(s) => Some(crate::terminal::recv_fd(s.as_fd())?),
         None => None,
     };
-    let mut mask = SigSet::all();
-    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE] {
-        mask.remove(s);
-    }
-    mask.thread_block().ctx(|| "block signals".to_string())?;
-    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).ctx(|| "create a signalfd".to_string())?;
+    let sfd = forwarding_signals()?;
     let started = parent::start(&c.dir, &c.stored);
     let code = match started {
         Ok(()) => wait_loop(c.pid, &sfd, master.as_ref()),
@@ -66,6 +61,23 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     let code = code?;
     cleanup?;
     Err(Error::Exit(code))
+}
+
+/// Block the signals to forward (all that can be) and read them from a
+/// signalfd; done only once the child exists, so it does not inherit the mask.
+fn forwarding_signals() -> Result<SignalFd> {
+    let mut mask = SigSet::all();
+    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE] {
+        mask.remove(s);
+    }
+    mask.thread_block().ctx(|| "block signals".to_string())?;
+    SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).ctx(|| "create a signalfd".to_string())
+}
+
+/// Wait for a child of ours in the foreground (exec without -d).
+pub fn wait_foreground(pid: i32, master: Option<&OwnedFd>) -> Result<i32> {
+    let sfd = forwarding_signals()?;
+    wait_loop(pid, &sfd, master)
 }
 
 fn wait_loop(pid: i32, sfd: &SignalFd, master: Option<&OwnedFd>) -> Result<i32> {
