@@ -133,9 +133,8 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     // 9. Created: tell berth, then wait for `start` on the exec fifo.
     fds.chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
     if let Some(dir) = &fds.state_dir {
-        wait_for_start(dir.as_fd())?;
+        wait_for_start(dir.as_fd(), plan, &state)?;
     }
-    hooks::run(Stage::StartContainer, &hooks::of(&plan.spec, Stage::StartContainer), state.as_bytes())?;
     if no_new_privs {
         nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
         if let Some(prog) = &plan.seccomp {
@@ -219,11 +218,18 @@ fn install_seccomp(prog: &crate::seccomp::Program, _fds: &InitFds) -> Result<()>
     Ok(())
 }
 
-/// Block until `berth start` opens the fifo for reading.
-fn wait_for_start(state_dir: BorrowedFd<'_>) -> Result<()> {
+/// Block until `berth start` opens the exec fifo for reading, run the
+/// startContainer hooks, and answer through the fifo: `0` to go on, or
+/// `E<message>` so that `start` fails with the hook's error.
+fn wait_for_start(state_dir: BorrowedFd<'_>, plan: &Plan, state: &str) -> Result<()> {
     let name = crate::state::store::FIFO_NAME;
     let fd = nix::fcntl::openat(state_dir, name, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
         .ctx(|| "open the exec fifo".to_string())?;
+    let hooks = hooks::of(&plan.spec, Stage::StartContainer);
+    if let Err(e) = hooks::run(Stage::StartContainer, &hooks, state.as_bytes()) {
+        let _ = nix::unistd::write(&fd, format!("E{e}").as_bytes());
+        sp::exit_now(1);
+    }
     nix::unistd::write(&fd, b"0").ctx(|| "write the exec fifo".to_string())?;
     Ok(())
 }

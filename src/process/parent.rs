@@ -37,6 +37,9 @@ struct Cleanup<'a> {
     dir: &'a ContainerDir,
     cgroup: Option<Cgroup>,
     pid: Option<i32>,
+    /// Set once the create hooks ran: a failure after that point goes on
+    /// to the poststop hooks (runtime.md lifecycle steps 3-5, then 12-13).
+    poststop: Option<(Vec<oci_spec::runtime::Hook>, Vec<u8>)>,
     armed: bool,
 }
 
@@ -52,6 +55,9 @@ impl Drop for Cleanup<'_> {
         if let Some(cg) = &self.cgroup {
             let _ = cg.kill_all(Signal::SIGKILL);
             let _ = cg.destroy();
+        }
+        if let Some((hooks, st)) = &self.poststop {
+            hooks::run_warn(Stage::Poststop, hooks, st);
         }
         let _ = self.dir.remove();
     }
@@ -71,7 +77,7 @@ pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<C
 
     // From here on, everything is undone on failure.
     dir.reserve()?;
-    let mut cleanup = Cleanup { dir: &dir, cgroup: None, pid: None, armed: true };
+    let mut cleanup = Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, armed: true };
     dir.save_config(&bundle.raw)?;
     let mut stored = Stored {
         id: opts.id.clone(),
@@ -125,6 +131,7 @@ pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<C
         match parent_chan.recv().ctx(|| "read from the container init".to_string())? {
             Some(Message::CreateHooks) => {
                 let st = serde_json::to_vec(&stored.oci(Status::Created)).unwrap_or_default();
+                cleanup.poststop = Some((hooks::of(&plan.spec, Stage::Poststop), st.clone()));
                 let r = hooks::run(Stage::Prestart, &hooks::of(&plan.spec, Stage::Prestart), &st)
                     .and_then(|()| hooks::run(Stage::CreateRuntime, &hooks::of(&plan.spec, Stage::CreateRuntime), &st));
                 if let Err(e) = r {
@@ -256,34 +263,52 @@ pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
 }
 
 /// `start`: let the init exec the user program, then run poststart hooks.
+/// A failing startContainer or poststart hook is an error that stops and
+/// destroys the container (runtime.md lifecycle steps 7 and 9, then 12).
 pub fn start(dir: &ContainerDir, stored: &Stored) -> Result<()> {
+    let reply = release_init(dir, stored)?;
+    let fail = |e: Error| {
+        let _ = destroy(dir, stored);
+        e
+    };
+    match reply.first() {
+        Some(b'0') => {}
+        Some(b'E') => return Err(fail(Error::Init(String::from_utf8_lossy(&reply[1..]).into_owned()))),
+        _ => return Err(fail(Error::Status("container init exited before start".into()))),
+    }
+    let spec = dir.load_config()?;
+    let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
+    hooks::run(Stage::Poststart, &hooks::of(&spec, Stage::Poststart), &st).map_err(fail)
+}
+
+/// Open the exec fifo (the init is blocked opening its other end) and read
+/// the init's answer until it closes its end. Polls so that an init that
+/// died meanwhile is noticed instead of waited on forever.
+fn release_init(dir: &ContainerDir, stored: &Stored) -> Result<Vec<u8>> {
     let fifo_path = dir.fifo_path();
     let fifo = nix::fcntl::open(&fifo_path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
         .ctx(|| format!("open exec fifo `{}`", fifo_path.display()))?;
-    // The init is blocked opening the fifo for writing; it now writes one
-    // byte. Poll so an init that died meanwhile is noticed, not waited on.
+    let mut reply = Vec::new();
     loop {
         let mut pfd = [nix::poll::PollFd::new(fifo.as_fd(), nix::poll::PollFlags::POLLIN)];
         let n = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16));
-        if matches!(n, Ok(k) if k > 0) {
-            let mut b = [0u8; 1];
-            match nix::unistd::read(&fifo, &mut b) {
-                Ok(1) => break,
-                Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
-                Err(e) => return Err(e).ctx(|| "read exec fifo".to_string()),
+        if !matches!(n, Ok(k) if k > 0) {
+            if !state::init_alive(stored.pid, stored.start_time) {
+                break;
             }
+            continue;
         }
-        if !state::init_alive(stored.pid, stored.start_time) {
-            let _ = std::fs::remove_file(&fifo_path);
-            return Err(Error::Status("container init exited before start".into()));
+        let mut b = [0u8; 4096];
+        match nix::unistd::read(&fifo, &mut b) {
+            // EOF once the init closed its end (POLLHUP): the answer is complete.
+            Ok(0) if pfd[0].revents().is_some_and(|r| r.contains(nix::poll::PollFlags::POLLHUP)) => break,
+            Ok(0) | Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => {}
+            Ok(k) => reply.extend_from_slice(&b[..k]),
+            Err(e) => return Err(e).ctx(|| "read exec fifo".to_string()),
         }
     }
-    std::fs::remove_file(&fifo_path).ctx(|| format!("remove exec fifo `{}`", fifo_path.display()))?;
-    let spec = dir.load_config()?;
-    let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
-    // A failing poststart hook is a warning (runtime.md lifecycle step 7).
-    hooks::run_warn(Stage::Poststart, &hooks::of(&spec, Stage::Poststart), &st);
-    Ok(())
+    let _ = std::fs::remove_file(&fifo_path);
+    Ok(reply)
 }
 
 /// Kill what is left of a container, wait for it, run poststop hooks and

@@ -163,7 +163,8 @@ fn mount_fs(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
 /// Copy a directory tree, keeping modes, owners and symlinks (tmpcopyup).
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let meta = std::fs::symlink_metadata(from)?;
+    // `from` may be a /proc/self/fd link: follow it for the directory itself.
+    let meta = std::fs::metadata(from)?;
     std::fs::set_permissions(to, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
     std::os::unix::fs::lchown(to, Some(meta.uid()), Some(meta.gid()))?;
     for e in std::fs::read_dir(from)? {
