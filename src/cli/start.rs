@@ -19,5 +19,8 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
             s => format!("cannot start an already {} container", s.as_str()),
         }));
     }
+    if dir.load_config()?.process().is_none() {
+        return Err(Error::Status("cannot start a container without a `process` in its config".into()));
+    }
     parent::start(&dir, &stored)
 }

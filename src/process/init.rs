@@ -82,12 +82,20 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     set_oom_score_adj(plan)?;
     // 3-5. The root filesystem, the create hooks, the switch of root.
     sp::set_umask(0);
-    let cwd = process(plan)?.cwd().clone();
+    let cwd = plan.spec.process().as_ref().map(|p| p.cwd().clone()).unwrap_or_else(|| "/".into());
     let state = if plan.ns.has_mountns() {
         setup_rootfs(plan, fds, in_userns, &cwd)?
     } else {
         setup_shared_mounts(plan, fds)?
     };
+    if plan.spec.process().is_none() {
+        // Created without a process: `start` refuses to run it; the init
+        // only holds the container's namespaces until it is deleted.
+        fds.chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
+        loop {
+            nix::unistd::pause();
+        }
+    }
     // 6. Process attributes that need privileges we are about to drop.
     if !plan.no_new_keyring {
         // EPERM/ENOSYS (keyrings disabled, or blocked by an outer profile)

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use oci_spec::runtime::Spec;
 
 use crate::capabilities::{self, CapPlan};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::namespaces;
 use crate::rootfs::plan::{self as rootfs_plan, RootfsPlan};
 
@@ -58,7 +58,9 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
     let ns = namespaces::plan(spec.linux().as_ref())?;
     crate::spec::validate::validate(&spec, &ns)?;
     let rootfs = rootfs_plan::plan(&spec, &bundle)?;
-    let process = spec.process().as_ref().ok_or_else(|| Error::config("process", "is required"))?;
+    // `process` may be absent at create (runtime-spec config.md: it is
+    // required only by start).
+    let process = spec.process().clone().unwrap_or_default();
     let caps = capabilities::plan(process.capabilities().as_ref())?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => Some(crate::seccomp::compile(s)?),

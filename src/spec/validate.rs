@@ -40,7 +40,7 @@ fn check_version(spec: &Spec, _: &Plan) -> Result<()> {
 }
 
 fn check_process(spec: &Spec, _: &Plan) -> Result<()> {
-    let p = spec.process().as_ref().ok_or_else(|| Error::config("process", "is required"))?;
+    let Some(p) = spec.process().as_ref() else { return Ok(()) };
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::config("process.args", "must not be empty"));
     }
