@@ -35,7 +35,7 @@ pub(super) fn setup_console(sock: Option<BorrowedFd<'_>>) -> Result<()> {
 }
 
 pub(super) fn rlimit_number(t: PosixRlimitType) -> u32 {
-    (match t {
+    match t {
         PosixRlimitType::RlimitCpu => libc::RLIMIT_CPU,
         PosixRlimitType::RlimitFsize => libc::RLIMIT_FSIZE,
         PosixRlimitType::RlimitData => libc::RLIMIT_DATA,
@@ -52,7 +52,7 @@ pub(super) fn rlimit_number(t: PosixRlimitType) -> u32 {
         PosixRlimitType::RlimitNice => libc::RLIMIT_NICE,
         PosixRlimitType::RlimitRtprio => libc::RLIMIT_RTPRIO,
         PosixRlimitType::RlimitRttime => libc::RLIMIT_RTTIME,
-    }) as u32
+    }
 }
 
 pub(super) fn set_rlimits(p: &Process) -> Result<()> {
