@@ -1,2 +1,3 @@
 //! Unprivileged black-box tests of the `berth` and `imgtool` binaries.
 mod imgtool;
+mod runtime_cli;

@@ -213,16 +213,19 @@ fn write_time_offsets(plan: &Plan) -> Result<()> {
     std::fs::write("/proc/self/timens_offsets", text).ctx(|| "write the time namespace offsets".to_string())
 }
 
+/// The text written to /proc/PID/{uid,gid}_map: one `inside outside size`
+/// line per mapping (user_namespaces(7)).
+pub fn id_map_text(maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>) -> String {
+    maps.into_iter()
+        .flatten()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
 fn write_id_maps(pid: i32, plan: &Plan) -> Result<()> {
     let linux = plan.spec.linux().as_ref();
-    let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        maps.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect::<String>()
-    };
-    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
-    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
+    let uid = id_map_text(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid = id_map_text(linux.and_then(|l| l.gid_mappings().as_ref()));
     std::fs::write(format!("/proc/{pid}/uid_map"), &uid).ctx(|| format!("write uid mappings `{}`", uid.trim().replace('\n', ", ")))?;
     std::fs::write(format!("/proc/{pid}/gid_map"), &gid).ctx(|| format!("write gid mappings `{}`", gid.trim().replace('\n', ", ")))
 }
@@ -332,4 +335,20 @@ pub fn destroy(dir: &ContainerDir, stored: &Stored) -> Result<()> {
         cg.destroy()?;
     }
     dir.remove()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_maps_are_one_line_per_mapping() {
+        let s = crate::spec::load::parse_spec(
+            br#"{"ociVersion":"1.0.2","linux":{"uidMappings":[{"containerID":0,"hostID":1000,"size":2000},{"containerID":2000,"hostID":5000,"size":1}]}}"#,
+        )
+        .unwrap();
+        let l = s.linux().as_ref().unwrap();
+        assert_eq!(id_map_text(l.uid_mappings().as_ref()), "0 1000 2000\n2000 5000 1\n");
+        assert_eq!(id_map_text(l.gid_mappings().as_ref()), "");
+    }
 }
