@@ -151,13 +151,14 @@ impl ContainerDir {
         if s.creating {
             return Status::Creating;
         }
-        if self.fifo_path().exists() {
-            return Status::Created;
-        }
+        // Paused wins over created: runc pauses created containers too.
         if let Some(cg) = &s.cgroup {
             if cg.is_frozen().unwrap_or(false) {
                 return Status::Paused;
             }
+        }
+        if self.fifo_path().exists() {
+            return Status::Created;
         }
         Status::Running
     }
