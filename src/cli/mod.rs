@@ -82,7 +82,7 @@ pub enum Command {
     /// Show the processes running in a container
     Ps(ps::Args),
     /// Change a container's resource limits
-    Update(update::Args),
+    Update(Box<update::Args>),
     /// Show a container's events (OOM kills) and resource statistics
     Events(events::Args),
     /// Write a new config.json
@@ -138,7 +138,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pause(a) => pause::run(a, &g),
         Command::Resume(a) => resume::run(a, &g),
         Command::Ps(a) => ps::run(a, &g),
-        Command::Update(a) => update::run(a, &g),
+        Command::Update(a) => update::run(*a, &g),
         Command::Events(a) => events::run(a, &g),
         Command::Spec(a) => spec::run(a),
         Command::Features(a) => features::run(a),

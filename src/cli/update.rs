@@ -189,7 +189,7 @@ mod tests {
 
     fn parse(argv: &[&str]) -> Args {
         match Cli::try_parse_from(std::iter::once("berth").chain(argv.iter().copied())).unwrap().command {
-            Some(Command::Update(a)) => a,
+            Some(Command::Update(a)) => *a,
             other => panic!("{other:?}"),
         }
     }
