@@ -5,6 +5,7 @@ use nix::unistd::Pid;
 
 use super::Globals;
 use crate::error::{Context, Error, Result};
+use crate::state::Status;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,15 +33,31 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     let dir = g.container(&a.id)?;
     let stored = dir.load()?;
     let status = dir.status(&stored);
+    if a.all {
+        // As runc: every process in the cgroup, whatever the status. Without
+        // a pid namespace of its own, processes outlive a stopped init.
+        if let Some(cg) = &stored.cgroup {
+            cg.kill_all(sig)?;
+        }
+        return Ok(());
+    }
     if !status.can_kill() {
         return Err(Error::Status("container not running".into()));
     }
-    if a.all || stored.shares_host_pidns && sig == Signal::SIGKILL {
+    if stored.shares_host_pidns && sig == Signal::SIGKILL {
         if let Some(cg) = &stored.cgroup {
             cg.kill_all(sig)?;
         }
     }
-    kill(Pid::from_raw(stored.pid), sig).ctx(|| format!("send {sig} to the container init"))
+    kill(Pid::from_raw(stored.pid), sig).ctx(|| format!("send {sig} to the container init"))?;
+    // A frozen task does not die until thawed (v1 freezer); runc thaws for
+    // SIGKILL only, so other signals stay pending until `resume`.
+    if status == Status::Paused && sig == Signal::SIGKILL {
+        if let Some(cg) = &stored.cgroup {
+            cg.thaw()?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,14 +4,19 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use std::path::PathBuf;
 
@@ -73,6 +78,16 @@ pub enum Command {
     Exec(exec::Args),
     /// List containers
     List(list::Args),
+    /// Suspend every process of a container
+    Pause(pause::Args),
+    /// Resume a paused container
+    Resume(resume::Args),
+    /// Show the processes running in a container
+    Ps(ps::Args),
+    /// Change a container's resource limits
+    Update(Box<update::Args>),
+    /// Show a container's events (OOM kills) and resource statistics
+    Events(events::Args),
     /// Write a new config.json
     Spec(spec::Args),
     /// Show what this runtime supports (runtime-spec features document)
@@ -124,6 +139,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Delete(a) => delete::run(a, &g),
         Command::Exec(a) => exec::run(a, &g),
         Command::List(a) => list::run(a, &g),
+        Command::Pause(a) => pause::run(a, &g),
+        Command::Resume(a) => resume::run(a, &g),
+        Command::Ps(a) => ps::run(a, &g),
+        Command::Update(a) => update::run(*a, &g),
+        Command::Events(a) => events::run(a, &g),
         Command::Spec(a) => spec::run(a),
         Command::Features(a) => features::run(a),
     }
@@ -153,6 +173,13 @@ mod tests {
             &["--rootless", "false", "state", "id"],
             &["--log-format=json", "--log", "/l", "exec", "--pid-file", "/p", "--process", "/f", "--detach", "--tty", "--console-socket", "/s", "id"],
             &["exec", "-t", "id", "sh", "-c", "ls -l"],
+            &["pause", "id"],
+            &["resume", "id"],
+            &["update", "--resources=/var/tmp/podman123", "id"],
+            &["update", "--resources", "-", "id"],
+            &["ps", "--format", "json", "id"],
+            &["events", "--stats", "id"],
+            &["events", "--interval", "1s", "id"],
         ];
         for s in shapes {
             let argv = std::iter::once("berth").chain(s.iter().copied());

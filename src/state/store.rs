@@ -1,11 +1,14 @@
 //! The state directory: `<root>/<id>/` holding `state.json` (written
 //! atomically: temp file + rename), `config.json` (the config as it was at
-//! create time) and `exec.fifo` (present from create until start).
+//! create time), `exec.fifo` (present from create until start) and, once
+//! `update` ran, `resources.json` (the resources now in force).
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::LinuxResources;
 
 use super::{init_alive, Status, Stored};
 use crate::error::{Context, Error, Result};
@@ -13,6 +16,8 @@ use crate::error::{Context, Error, Result};
 pub const DEFAULT_ROOT: &str = "/run/berth";
 const STATE_FILE: &str = "state.json";
 const CONFIG_FILE: &str = "config.json";
+/// The container's resources after the last `update` (absent until then).
+const RESOURCES_FILE: &str = "resources.json";
 pub const FIFO_NAME: &str = "exec.fifo";
 
 /// Check a container id: what runc accepts (`[\w+-.]+`, not `.` or `..`),
@@ -116,6 +121,28 @@ impl ContainerDir {
         crate::spec::load::parse_spec(&raw)
     }
 
+    /// The container's current `linux.resources`: as the last `update` left
+    /// them, else as the config gave them at create time.
+    pub fn load_resources(&self) -> Result<LinuxResources> {
+        let p = self.path.join(RESOURCES_FILE);
+        match fs::read(&p) {
+            Ok(data) => {
+                serde_json::from_slice(&data).map_err(|e| Error::Init(format!("decode `{}`: {e}", p.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let spec = self.load_config()?;
+                Ok(spec.linux().as_ref().and_then(|l| l.resources().clone()).unwrap_or_default())
+            }
+            Err(e) => Err(e).ctx(|| format!("read `{}`", p.display())),
+        }
+    }
+
+    /// Record the resources `update` applied (atomically).
+    pub fn save_resources(&self, r: &LinuxResources) -> Result<()> {
+        let data = serde_json::to_vec(r).map_err(|e| Error::Init(format!("encode resources: {e}")))?;
+        self.write_atomic(RESOURCES_FILE, &data)
+    }
+
     /// Derive the container's status (see the module docs).
     pub fn status(&self, s: &Stored) -> Status {
         if !init_alive(s.pid, s.start_time) {
@@ -124,13 +151,14 @@ impl ContainerDir {
         if s.creating {
             return Status::Creating;
         }
-        if self.fifo_path().exists() {
-            return Status::Created;
-        }
+        // Paused wins over created: runc pauses created containers too.
         if let Some(cg) = &s.cgroup {
             if cg.is_frozen().unwrap_or(false) {
                 return Status::Paused;
             }
+        }
+        if self.fifo_path().exists() {
+            return Status::Created;
         }
         Status::Running
     }
