@@ -131,6 +131,22 @@ pub fn open_layer(src: &Source, layer: &LayerDesc, counter: Option<Arc<AtomicU64
 }
 
 impl LayerStream {
+    /// Read uncompressed bytes without hashing them: the threaded applier
+    /// hashes them on its own side, to share the CPU work.
+    fn read_unhashed(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.inner.read(buf)
+    }
+
+    /// After `read_unhashed` reached the end: verify the compressed blob's
+    /// digest and size; returns (layer name, expected diff_id).
+    fn finish_blob(self) -> Result<(String, String)> {
+        let name = self.name;
+        let mut raw = self.inner.inner.into_inner();
+        io::copy(&mut raw, &mut io::sink()).map_err(|e| Error::io("read", &name, e))?;
+        raw.into_inner().finish()?;
+        Ok((name, self.diff_id))
+    }
+
     /// Read what the tar reader left (padding, trailing blocks), then check
     /// the diff_id and the blob's digest and size.
     pub fn finish(self) -> Result<()> {
@@ -150,7 +166,8 @@ impl LayerStream {
 /// applying one; `End` carries the verification result.
 enum Chunk {
     Data(Vec<u8>),
-    End(Result<()>),
+    /// The blob verified (layer name, expected diff_id), or why not.
+    End(Result<(String, String)>),
 }
 
 /// The applying side of the pipe: a `Read` over the chunks.
@@ -158,7 +175,10 @@ struct ChunkReader {
     rx: std::sync::mpsc::Receiver<Chunk>,
     cur: Vec<u8>,
     pos: usize,
-    end: Option<Result<()>>,
+    end: Option<Result<(String, String)>>,
+    /// sha256 of the uncompressed stream (the diff_id), computed on the
+    /// applying thread.
+    hasher: super::blob::Hasher,
 }
 
 impl Read for ChunkReader {
@@ -169,6 +189,7 @@ impl Read for ChunkReader {
             }
             match self.rx.recv() {
                 Ok(Chunk::Data(d)) => {
+                    self.hasher.update(&d);
                     self.cur = d;
                     self.pos = 0;
                 }
@@ -194,7 +215,7 @@ pub fn apply_image_layer(src: &Source, layer: &LayerDesc, dir: &std::path::Path,
         s.spawn(move || {
             loop {
                 let mut buf = vec![0u8; BUF];
-                match read_full(&mut stream, &mut buf) {
+                match read_full_with(|b| stream.read_unhashed(b), &mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
                         buf.truncate(n);
@@ -208,29 +229,35 @@ pub fn apply_image_layer(src: &Source, layer: &LayerDesc, dir: &std::path::Path,
                     }
                 }
             }
-            let _ = tx.send(Chunk::End(stream.finish()));
+            let _ = tx.send(Chunk::End(stream.finish_blob()));
         });
-        let mut reader = ChunkReader { rx, cur: Vec::new(), pos: 0, end: None };
+        let mut reader = ChunkReader { rx, cur: Vec::new(), pos: 0, end: None, hasher: super::blob::Hasher::sha256() };
         let applied = super::apply_layer(dir, &mut reader, mode);
         // Drain to the end so the decoder's verdict is known; a stream error
         // is the better explanation for a failed apply.
         let drained = io::copy(&mut reader, &mut io::sink());
         let verdict = reader.end.take();
+        let found = std::mem::replace(&mut reader.hasher, super::blob::Hasher::sha256()).finish();
         drop(reader);
         match (verdict, applied, drained) {
             (Some(Err(e)), _, _) => Err(wrap(e)),
             (_, Err(e), _) => Err(wrap(e)),
             (_, Ok(_), Err(e)) => Err(wrap(Error::tar(e))),
             (None, Ok(_), Ok(_)) => Err(wrap(Error::Thread)),
-            (Some(Ok(())), Ok(stats), Ok(_)) => Ok(stats),
+            (Some(Ok((layer, expected))), Ok(stats), Ok(_)) => {
+                if found != expected {
+                    return Err(wrap(Error::DiffId { layer, expected, found }));
+                }
+                Ok(stats)
+            }
         }
     })
 }
 
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+fn read_full_with(mut read: impl FnMut(&mut [u8]) -> io::Result<usize>, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
-        match r.read(&mut buf[n..]) {
+        match read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
