@@ -325,10 +325,33 @@ delete_all_containers() {
 	fi
 }
 
+# kill_strays: processes whose cgroup path names this test's unique CID (an
+# init whose state the runtime lost), then remove those cgroups.
+kill_strays() {
+	local f p m d
+	[ -n "${CID:-}" ] || return 0
+	for f in /proc/[0-9]*/cgroup; do
+		grep -q -- "/$CID" "$f" 2>/dev/null || grep -q -- "/berth-it-$CID" "$f" 2>/dev/null || continue
+		p=${f#/proc/}
+		p=${p%/cgroup}
+		[ "$p" != $$ ] && [ "$p" != "$BASHPID" ] || continue
+		echo "# teardown: killing stray container process $p" >&3
+		kill -KILL "$p" 2>/dev/null
+	done
+	sleep 0.1
+	for m in $(cgroup_mounts); do
+		for d in "$m/$CID"*; do
+			[ -d "$d" ] && rmdir "$d" 2>/dev/null
+		done
+	done
+	return 0
+}
+
 common_teardown() {
 	[ -n "${WORK:-}" ] && [ -d "$WORK" ] || return 0
 	delete_all_containers
 	local p m c
+	kill_strays
 	if [ -f "$WORK/.pids" ]; then
 		for p in $(cat "$WORK/.pids"); do
 			[ "$p" -gt 1 ] 2>/dev/null && kill -KILL "$p" 2>/dev/null
