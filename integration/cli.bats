@@ -109,7 +109,7 @@ check_json_error_log() {
 
 @test "create of a program missing from PATH fails with a message podman maps to 127" {
 	make_bundle "$BUNDLE" no-such-program
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_output_contains "no-such-program"
 	# podman: "executable file not found in" or "no such file or directory" -> 127
@@ -175,10 +175,10 @@ check_json_error_log() {
 }
 
 @test "create with a missing bundle or config fails and leaves nothing" {
-	run runtime create -b "$WORK/nope" "$CID"
+	run_create -b "$WORK/nope" "$CID"
 	assert_failure
 	mkdir "$WORK/empty"
-	run runtime create -b "$WORK/empty" "$CID"
+	run_create -b "$WORK/empty" "$CID"
 	assert_failure
 	run runtime list -q
 	assert_output ""

@@ -72,7 +72,7 @@ load helpers
 	runc_differs "runc 1.1 accepts a relative device path"
 	make_bundle "$BUNDLE"
 	update_config '.linux.devices = [{"path":"dev/rel","type":"c","major":1,"minor":3}]'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 }
 

@@ -127,6 +127,14 @@ runtime() {
 	timeout -k 5 "$RUNTIME_TIMEOUT" "$RUNTIME" --root "$STATE_ROOT" "$@" 3>&-
 }
 
+# run_create ARGS...: `run runtime create ARGS` for creates expected to fail,
+# safe when one wrongly succeeds: the output goes through a file, so the new
+# container cannot hold bats' capture pipe open.
+run_create() {
+	run bash -c 'f=$1; shift; "$@" >"$f" 2>&1 </dev/null; rc=$?; cat "$f"; exit $rc' _ "$WORK/.create.out" \
+		timeout -k 5 "$RUNTIME_TIMEOUT" "$RUNTIME" --root "$STATE_ROOT" create "$@" 3>&-
+}
+
 # runtime_default_root ARGS...: the runtime with its default state root (no
 # --root). Register ids made this way with track_default_root_id.
 runtime_default_root() {

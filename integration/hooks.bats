@@ -132,7 +132,7 @@ create_hooks() {
 	add_hook prestart prestart 1
 	update_config '.linux.cgroupsPath = $p' --arg p "/berth-it-$CID"
 	track_cgroup "/berth-it-$CID"
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	run runtime state "$CID"
 	assert_failure
@@ -143,7 +143,7 @@ create_hooks() {
 @test "a failing createRuntime hook aborts create and the later hooks do not run" {
 	add_hook createRuntime createRuntime 3
 	add_hook createContainer createContainer
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	[ ! -e "$HOOKLOG/createContainer.json" ]
 	run runtime state "$CID"
@@ -154,7 +154,7 @@ create_hooks() {
 	add_hook prestart prestart
 	update_config '.hooks.prestart[0].args[2] = "exec sleep 30" | .hooks.prestart[0].timeout = 1'
 	SECONDS=0
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	[ "$SECONDS" -lt 20 ] || fail "timeout not enforced (${SECONDS}s)"
 }
@@ -183,7 +183,7 @@ create_hooks() {
 
 @test "a hook path that does not exist fails create" {
 	update_config '.hooks.prestart = [{"path":"/no/such/hook"}]'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	run runtime state "$CID"
 	assert_failure

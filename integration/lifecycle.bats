@@ -80,7 +80,7 @@ load helpers
 	make_bundle "$BUNDLE"
 	runtime create -b "$BUNDLE" "$CID"
 	pid=$(state_field "$CID" pid)
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_output_contains -i "exists"
 	assert_equal "$(state_field "$CID" status)" created
@@ -91,7 +91,7 @@ load helpers
 	make_bundle "$BUNDLE"
 	long=$(printf 'a%.0s' $(seq 1 1100))
 	for id in "" "/" ".." "." "a/b" "../x" "$long"; do
-		run runtime create -b "$BUNDLE" "$id"
+		run_create -b "$BUNDLE" "$id"
 		[ "$status" -ne 0 ] || fail "id '${id:0:40}' was accepted"
 	done
 	run runtime list -q
@@ -103,7 +103,7 @@ load helpers
 
 @test "create without an id fails" {
 	make_bundle "$BUNDLE"
-	run runtime create -b "$BUNDLE"
+	run_create -b "$BUNDLE"
 	assert_failure
 }
 

@@ -254,7 +254,7 @@ FS_TYPE='fs_type() { awk -v d="$1" '"'"'$5 == d {for (i = 7; $i != "-"; i++); t 
 	runc_differs "runc 1.1 accepts relative mount destinations"
 	make_bundle "$BUNDLE"
 	add_mount '{"destination":"relative/dir","type":"tmpfs","source":"tmpfs"}'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_output_contains "relative/dir"
 }

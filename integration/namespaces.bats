@@ -70,7 +70,7 @@ proc_name() {
 	holder=$!
 	track_pid "$holder"
 	update_config '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' --arg p "/proc/$holder/ns/uts"
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	run runtime state "$CID"
 	assert_failure
@@ -81,7 +81,7 @@ proc_name() {
 @test "a namespace path that does not exist is an error" {
 	make_bundle "$BUNDLE"
 	update_config '.linux.namespaces |= map(if .type == "network" then .path = "/proc/999999999/ns/net" else . end)'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	run runtime list -q
 	assert_output ""
@@ -90,7 +90,7 @@ proc_name() {
 @test "an unknown namespace type is an error naming it" {
 	make_bundle "$BUNDLE"
 	update_config '.linux.namespaces += [{"type":"bogusns"}]'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_output_contains "bogusns"
 	run runtime list -q
@@ -100,7 +100,7 @@ proc_name() {
 @test "a duplicated namespace type is an error" {
 	make_bundle "$BUNDLE"
 	update_config '.linux.namespaces += [{"type":"ipc"}]'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 }
 
@@ -215,7 +215,7 @@ proc_name() {
 @test "hostname without a uts namespace is an error" {
 	make_bundle "$BUNDLE"
 	update_config '.linux.namespaces |= map(select(.type != "uts")) | .hostname = "nope"'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	[ "$(hostname)" != nope ]
 }

@@ -35,7 +35,7 @@ status_field() { # NAME: the container-side command printing one /proc/self/stat
 @test "a relative cwd is an error" {
 	make_bundle "$BUNDLE"
 	update_config '.process.cwd = "tmp"'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 }
 
@@ -89,7 +89,7 @@ status_field() { # NAME: the container-side command printing one /proc/self/stat
 @test "an unknown rlimit type is an error" {
 	make_bundle "$BUNDLE"
 	update_config '.process.rlimits = [{"type":"RLIMIT_BOGUS","soft":1,"hard":1}]'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_output_contains "RLIMIT_BOGUS"
 }
@@ -142,7 +142,7 @@ status_field() { # NAME: the container-side command printing one /proc/self/stat
 	runc_differs "runc 1.1 ignores unknown capabilities"
 	make_bundle "$BUNDLE"
 	update_config '.process.capabilities.bounding += ["CAP_TEST"]'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_output_contains "CAP_TEST"
 	run runtime list -q
@@ -186,7 +186,7 @@ status_field() { # NAME: the container-side command printing one /proc/self/stat
 	make_bundle "$BUNDLE"
 	update_config '.linux.sysctl = {"kernel.pid_max":"40000"}'
 	before=$(cat /proc/sys/kernel/pid_max)
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_equal "$(cat /proc/sys/kernel/pid_max)" "$before"
 }

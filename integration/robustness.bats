@@ -115,7 +115,7 @@ assert_container_gone() {
 	before=$(host_snapshot)
 	bad() { # DESCRIPTION JQ [EXPECTED SUBSTRING]
 		jq "$2" "$WORK/good.json" >"$BUNDLE/config.json"
-		run runtime create -b "$BUNDLE" "$CID"
+		run_create -b "$BUNDLE" "$CID"
 		[ "$status" -ne 0 ] || fail "$1: accepted"
 		[ -z "${3:-}" ] || [[ $output == *"$3"* ]] || fail "$1: message lacks '$3': $output"
 		assert_container_gone "$CID"
@@ -128,7 +128,7 @@ assert_container_gone() {
 	bad "mount without destination" '.mounts += [{"type":"tmpfs","source":"tmpfs"}]'
 	bad "root.path missing on disk" '.root.path = "no-such-rootfs"'
 	echo '{"ociVersion": "1.0.2", "process": ' >"$BUNDLE/config.json"
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_container_gone "$CID"
 	assert_equal "$(host_snapshot)" "$before" "host mounts and cgroups"
@@ -138,7 +138,7 @@ assert_container_gone() {
 	runc_differs "runc 1.1 does not validate ociVersion"
 	make_bundle "$BUNDLE"
 	update_config '.ociVersion = "invalid"'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_output_contains "invalid"
 	assert_container_gone "$CID"
@@ -155,7 +155,7 @@ assert_container_gone() {
 	make_bundle "$BUNDLE" /no/such/binary
 	update_config '.mounts += [{"destination":"/mnt/t","type":"tmpfs","source":"tmpfs"},{"destination":"/mnt/b","type":"bind","source":$w,"options":["rbind"]}]' --arg w "$WORK"
 	before=$(host_snapshot)
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	assert_equal "$(host_snapshot)" "$before" "host mounts and cgroups"
 	run mounts_under "$BUNDLE"

@@ -110,7 +110,7 @@ allowed_syscalls() {
 	run_sh 'echo ok'
 	assert_success
 	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_BOGUS"}]}'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 }
 

@@ -84,7 +84,7 @@ wait_receiver() {
 @test "terminal true without --console-socket fails for create" {
 	make_bundle "$BUNDLE"
 	update_config '.process.terminal = true'
-	run runtime create -b "$BUNDLE" "$CID"
+	run_create -b "$BUNDLE" "$CID"
 	assert_failure
 	run runtime list -q
 	assert_output ""
@@ -93,7 +93,7 @@ wait_receiver() {
 @test "--console-socket pointing nowhere fails and leaves nothing" {
 	make_bundle "$BUNDLE"
 	update_config '.process.terminal = true'
-	run runtime create -b "$BUNDLE" --console-socket "$WORK/nope.sock" "$CID"
+	run_create -b "$BUNDLE" --console-socket "$WORK/nope.sock" "$CID"
 	assert_failure
 	run runtime list -q
 	assert_output ""
