@@ -343,7 +343,9 @@ kill_strays() {
 		p=${f#/proc/}
 		p=${p%/cgroup}
 		[ "$p" != $$ ] && [ "$p" != "$BASHPID" ] || continue
-		echo "# teardown: killing stray container process $p" >&3
+		# zombies and exiting processes (pid 1 reaps them) are not strays
+		[ -s "/proc/$p/cmdline" ] || continue
+		echo "# teardown: killing stray container process $p ($(tr "\0" " " <"/proc/$p/cmdline" 2>/dev/null))" >&3
 		kill -KILL "$p" 2>/dev/null
 	done
 	sleep 0.1
