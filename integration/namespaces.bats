@@ -48,7 +48,8 @@ proc_name() {
 	unshare --net --uts --ipc sh -c 'hostname holder-host; exec sleep 600' &
 	holder=$!
 	track_pid "$holder"
-	retry 50 0.1 test "$(hostname)" != "$(nsenter -t "$holder" -u hostname 2>/dev/null || hostname)"
+	retry 50 0.1 sh -c '[ "$(nsenter -t "$1" -u hostname 2>/dev/null)" = holder-host ]' _ "$holder" ||
+		fail "namespace holder not ready"
 	update_config '.linux.namespaces |= map(select(.type != "network" and .type != "uts" and .type != "ipc"))
 		| .linux.namespaces += [{"type":"network","path":$n},{"type":"uts","path":$u},{"type":"ipc","path":$i}]
 		| del(.hostname)' \
