@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# linux.seccomp: actions, errnoRet, argument conditions, default action, and
+# the profile being the last thing installed before exec (config-linux.md).
+
+load helpers
+
+# seccomp JSON: set linux.seccomp (architectures native).
+set_seccomp() { update_config ".linux.seccomp = $1"; }
+
+@test "SCMP_ACT_ERRNO with the default errno (EPERM)" {
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+		"syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}'
+	run_sh 'mkdir /tmp/d 2>&1; echo rc=$?; touch /tmp/f && echo touch-ok'
+	assert_success
+	assert_output_contains "Operation not permitted"
+	assert_line touch-ok
+}
+
+@test "SCMP_ACT_ERRNO with errnoRet" {
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
+	run_sh 'mkdir /tmp/d 2>&1'
+	assert_output_contains "Permission denied"
+}
+
+@test "defaultErrnoRet applies to the default action" {
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"syscalls":[]}'
+	update_config '.linux.seccomp.syscalls = [{"names":$n,"action":"SCMP_ACT_ALLOW"}]' --argjson n "$(allowed_syscalls)"
+	run_sh 'mkdir /tmp/d 2>&1; echo done'
+	assert_output_contains "Function not implemented"
+	assert_line done
+}
+
+# A generous allow-list for a busybox shell (everything but mkdir/mkdirat).
+allowed_syscalls() {
+	printf '%s\n' read write open openat close stat fstat lstat newfstatat statx poll lseek mmap mprotect munmap brk \
+		rt_sigaction rt_sigprocmask rt_sigreturn ioctl pread64 readv writev access faccessat faccessat2 pipe pipe2 \
+		dup dup2 dup3 getpid getppid getuid geteuid getgid getegid gettid fork vfork clone clone3 execve execveat \
+		exit exit_group wait4 waitid kill tgkill fcntl getcwd chdir fchdir getdents getdents64 uname \
+		arch_prctl prctl set_tid_address set_robust_list rseq futex getrandom sysinfo readlink readlinkat \
+		sigaltstack getpgrp setpgid getpgid getsid setsid umask getrlimit prlimit64 nanosleep clock_nanosleep \
+		clock_gettime gettimeofday time times select pselect6 ppoll epoll_create1 epoll_ctl epoll_wait \
+		madvise mremap fadvise64 sched_getaffinity sched_yield capget capset setuid setgid setgroups \
+		close_range fstatfs statfs | jq -R . | jq -sc .
+}
+
+@test "SCMP_ACT_KILL kills the process with SIGSYS" {
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chroot"],"action":"SCMP_ACT_KILL"}]}'
+	# (busybox runs applets in-process: exec one in a subshell)
+	run_sh '(exec chroot / true); echo rc=$?'
+	assert_success
+	assert_line rc=159
+}
+
+@test "SCMP_ACT_KILL_PROCESS and SCMP_ACT_TRAP" {
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+		{"names":["chroot"],"action":"SCMP_ACT_KILL_PROCESS"},
+		{"names":["sync"],"action":"SCMP_ACT_TRAP"}]}'
+	run_sh '(exec chroot / true); echo rc=$?; (exec sync); echo rc=$?'
+	assert_success
+	assert_line rc=159
+	[ "${lines[1]}" = rc=159 ] || fail "trap: ${lines[1]}"
+}
+
+@test "argument conditions: kill(pid, SIGUSR1) denied, kill(pid, 0) allowed" {
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kill"],"action":"SCMP_ACT_ERRNO",
+		"args":[{"index":1,"value":10,"op":"SCMP_CMP_EQ"}]}]}'
+	run_sh 'kill -0 $$ && echo sig0-ok; kill -USR1 $$ 2>&1; echo rc=$?'
+	assert_success
+	assert_line sig0-ok
+	assert_output_contains "Operation not permitted"
+}
+
+@test "argument conditions: SCMP_CMP_MASKED_EQ and several args (all must match)" {
+	make_bundle "$BUNDLE"
+	# deny kill only when sig == 10 AND pid & 0 == 0 (always): same as above,
+	# but through MASKED_EQ and two conditions
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kill"],"action":"SCMP_ACT_ERRNO","errnoRet":1,
+		"args":[{"index":1,"value":10,"op":"SCMP_CMP_EQ"},{"index":0,"value":0,"valueTwo":0,"op":"SCMP_CMP_MASKED_EQ"}]}]}'
+	run_sh 'kill -USR2 $$ 2>&1; trap "" USR2; kill -USR1 $$ 2>&1; echo rc=$?'
+	assert_output_contains "Operation not permitted"
+}
+
+@test "a getcwd errno profile still lets the container start" {
+	runc_differs "runc 1.1 calls getcwd after installing the profile and fails create"
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}'
+	run_sh 'pwd -P 2>&1; echo rc=$?'
+	assert_success
+	assert_line rc=1
+}
+
+@test "the default runtime-tools style profile (defaultAction ERRNO) runs a shell" {
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[]}'
+	update_config '.linux.seccomp.syscalls = [{"names":$n,"action":"SCMP_ACT_ALLOW"}]' --argjson n "$(allowed_syscalls)"
+	run_sh 'echo alive'
+	assert_success
+	assert_output alive
+}
+
+@test "an unknown syscall name is ignored, an unknown action is an error" {
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["no_such_syscall_xyz"],"action":"SCMP_ACT_ERRNO"}]}'
+	run_sh 'echo ok'
+	assert_success
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_BOGUS"}]}'
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+}
+
+@test "seccomp with noNewPrivileges false still installs (root has CAP_SYS_ADMIN at install time)" {
+	make_bundle "$BUNDLE"
+	update_config '.process.noNewPrivileges = false'
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}'
+	run_sh 'grep NoNewPrivs /proc/self/status; grep Seccomp: /proc/self/status; mkdir /tmp/d 2>&1; true'
+	assert_success
+	assert_output_contains "Operation not permitted"
+	assert_line "$(printf 'Seccomp:\t2')"
+}
