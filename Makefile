@@ -18,8 +18,14 @@ DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd gola
 
 all: build
 
+# berth itself is linked statically (glibc static-pie): no dynamic loader at
+# each start, about 1 ms less per container; imgtool stays dynamic. The
+# static build needs --target so proc-macros are still built for the host.
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 build:
 	$(CARGO) build --release
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --bin berth --target $(HOST_TRIPLE)
+	install -m 755 target/$(HOST_TRIPLE)/release/berth $(BERTH)
 
 # apt-get only what is missing, with one `apt-get update` first.
 deps:
@@ -35,21 +41,16 @@ deps:
 # exists, else a bundle made straight from busybox-static.
 demo: build
 	@set -e; rm -rf $(DEMO_DIR); mkdir -p $(DEMO_DIR); \
-	if [ -x integration/lib/mkimage.sh ] && [ -x $(IMGTOOL) ] && \
-	   integration/lib/mkimage.sh $(DEMO_DIR)/image >/dev/null 2>&1 && \
-	   $(IMGTOOL) create $(DEMO_DIR)/image $(DEMO_DIR)/bundle >/dev/null 2>&1; then \
-		echo "demo: bundle made by imgtool from a busybox OCI image"; \
-	else \
-		echo "demo: bundle made from Debian's busybox-static"; \
-		mkdir -p $(DEMO_DIR)/bundle/rootfs/bin $(DEMO_DIR)/bundle/rootfs/proc $(DEMO_DIR)/bundle/rootfs/sys \
-			$(DEMO_DIR)/bundle/rootfs/dev $(DEMO_DIR)/bundle/rootfs/etc $(DEMO_DIR)/bundle/rootfs/tmp; \
-		cp /bin/busybox $(DEMO_DIR)/bundle/rootfs/bin/; \
-		for a in sh echo hostname cat; do ln -sf busybox $(DEMO_DIR)/bundle/rootfs/bin/$$a; done; \
-		(cd $(DEMO_DIR)/bundle && rm -f config.json && { $(BERTH) spec 2>/dev/null || runc spec; }); \
-	fi; \
-	cd $(DEMO_DIR)/bundle && jq '.process.terminal = false | .hostname = "berth-demo" | .process.args = ["sh", "-c", "echo Hello from a berth container: $$(hostname), pid $$$$"]' config.json > config.json.new && mv config.json.new config.json; \
-	$(BERTH) --root $(DEMO_DIR)/state run -b $(DEMO_DIR)/bundle demo-$$$$; \
-	rm -rf $(DEMO_DIR)
+	integration/lib/mkimage.sh $(DEMO_DIR)/image >/dev/null; \
+	echo "demo: made a busybox OCI image from Debian's busybox-static in $(DEMO_DIR)/image"; \
+	$(IMGTOOL) --store $(DEMO_DIR)/store create --image $(DEMO_DIR)/image:latest $(DEMO_DIR)/bundle \
+		-- sh -c 'echo "Hello from a berth container: $$(hostname), pid $$$$, root on $$(grep " / " /proc/mounts | cut -d" " -f1)"'; \
+	echo "demo: imgtool prepared $(DEMO_DIR)/bundle (rootfs = overlay of the stored layer + its own upper dir)"; \
+	jq '.hostname = "berth-demo"' $(DEMO_DIR)/bundle/config.json > $(DEMO_DIR)/config.json && mv $(DEMO_DIR)/config.json $(DEMO_DIR)/bundle/config.json; \
+	echo "demo: berth run:"; \
+	$(BERTH) --root $(DEMO_DIR)/state run -b $(DEMO_DIR)/bundle demo-$$$$ || rc=$$?; \
+	$(IMGTOOL) --store $(DEMO_DIR)/store remove $(DEMO_DIR)/bundle; \
+	rm -rf $(DEMO_DIR); exit $${rc:-0}
 
 unit:
 	$(CARGO) test
