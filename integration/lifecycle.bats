@@ -96,8 +96,11 @@ load helpers
 	done
 	run runtime list -q
 	assert_output ""
-	run find "$STATE_ROOT" -mindepth 1 -maxdepth 1
-	assert_output ""
+	# a root that was never created is fine too: nothing was written
+	if [ -d "$STATE_ROOT" ]; then
+		run find "$STATE_ROOT" -mindepth 1 -maxdepth 1
+		assert_output ""
+	fi
 	[ ! -e "/run/x" ] && [ ! -e "$WORK/x" ]
 }
 

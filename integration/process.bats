@@ -191,46 +191,66 @@ status_field() { # NAME: the container-side command printing one /proc/self/stat
 	assert_equal "$(cat /proc/sys/kernel/pid_max)" "$before"
 }
 
+# The container's descriptors are listed from the host once its program is
+# an idle `sleep`: listing them from a shell pipeline inside would race with
+# the shell's own pipe descriptors.
+container_fds() {
+	local pid
+	pid=$(state_field "$CID" pid)
+	[ -n "$pid" ] && [ "$pid" -gt 0 ] || fail "no pid for $CID"
+	ls "/proc/$pid/fd" | sort -n | tr "\n" " "
+}
+
+# start_created: start $CID and wait until its program is the idle sleep.
+start_created() {
+	local pid
+	runtime start "$CID" || fail "start failed"
+	pid=$(state_field "$CID" pid)
+	retry 50 0.1 grep -qx sleep "/proc/$pid/comm" || fail "the container never reached its sleep"
+}
+
 @test "only fds 0-2 reach the container" {
 	make_bundle "$BUNDLE"
+	set_args sleep 30
 	exec 5<"$BUNDLE/config.json" 7>"$WORK/junk" 9<&0
-	set_args sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "'
-	run runtime run -b "$BUNDLE" "$CID" </dev/null
+	runtime create -b "$BUNDLE" "$CID" </dev/null >"$WORK/out" 2>&1
 	exec 5<&- 7>&- 9<&-
-	assert_success
-	assert_output "0 1 2 "
+	start_created
+	assert_equal "$(container_fds)" "0 1 2 "
 }
 
 @test "fd 3 from the caller (containerd's socket) does not leak in" {
 	make_bundle "$BUNDLE"
-	set_args sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "'
-	run --separate-stderr "$RUNTIME" --root "$STATE_ROOT" run -b "$BUNDLE" "$CID" 3<"$BUNDLE/config.json" </dev/null
-	assert_success
-	assert_output "0 1 2 "
+	set_args sleep 30
+	timeout -k 5 60 "$RUNTIME" --root "$STATE_ROOT" create -b "$BUNDLE" "$CID" 3<"$BUNDLE/config.json" </dev/null >"$WORK/out" 2>&1
+	start_created
+	assert_equal "$(container_fds)" "0 1 2 "
 }
 
 @test "--preserve-fds N passes fds 3..3+N-1" {
 	make_bundle "$BUNDLE"
 	echo three >"$WORK/f3"
 	echo four >"$WORK/f4"
-	set_args sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "; echo; cat <&3; cat <&4'
-	run --separate-stderr "$RUNTIME" --root "$STATE_ROOT" run --preserve-fds 2 -b "$BUNDLE" "$CID" 3<"$WORK/f3" 4<"$WORK/f4" 5<"$WORK/f4" </dev/null
-	assert_success
-	assert_equal "${lines[0]}" "0 1 2 3 4 "
-	assert_equal "${lines[1]}" three
-	assert_equal "${lines[2]}" four
+	set_args sh -c 'cat <&3; cat <&4; exec sleep 30'
+	timeout -k 5 60 "$RUNTIME" --root "$STATE_ROOT" create --preserve-fds 2 -b "$BUNDLE" "$CID" \
+		3<"$WORK/f3" 4<"$WORK/f4" 5<"$WORK/f4" </dev/null >"$WORK/out" 2>&1
+	start_created
+	assert_equal "$(container_fds)" "0 1 2 3 4 "
+	assert_equal "$(cat "$WORK/out")" "three
+four"
 }
 
 @test "LISTEN_FDS passes socket-activation fds" {
 	make_bundle "$BUNDLE"
 	echo three >"$WORK/f3"
-	set_args sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "; echo; cat <&3; echo "LISTEN_FDS=$LISTEN_FDS"'
-	run --separate-stderr env LISTEN_FDS=1 sh -c 'export LISTEN_PID=$$; exec "$@"' sh \
-		"$RUNTIME" --root "$STATE_ROOT" run -b "$BUNDLE" "$CID" 3<"$WORK/f3" </dev/null
-	assert_success
-	assert_equal "${lines[0]}" "0 1 2 3 "
-	assert_equal "${lines[1]}" three
-	assert_equal "${lines[2]}" LISTEN_FDS=1
+	set_args sh -c 'cat <&3; echo "LISTEN_FDS=$LISTEN_FDS LISTEN_PID=$LISTEN_PID"; exec sleep 30'
+	# LISTEN_PID must be the runtime's own pid (runc checks it): no wrapper
+	env LISTEN_FDS=1 sh -c 'export LISTEN_PID=$$; exec "$@"' sh \
+		"$RUNTIME" --root "$STATE_ROOT" create -b "$BUNDLE" "$CID" 3<"$WORK/f3" </dev/null >"$WORK/out" 2>&1
+	start_created
+	assert_equal "$(container_fds)" "0 1 2 3 "
+	assert_equal "$(cat "$WORK/out")" "three
+LISTEN_FDS=1 LISTEN_PID=1"
 }
 
 @test "stdio fds are passed through untouched (pipes stay pipes)" {

@@ -22,8 +22,11 @@ host_snapshot() {
 assert_container_gone() {
 	run runtime state "$1"
 	assert_failure
-	run find "$STATE_ROOT" -mindepth 1 -maxdepth 1 -name "$1*"
-	assert_output ""
+	# (a root that was never created is fine: nothing was written)
+	if [ -d "$STATE_ROOT" ]; then
+		run find "$STATE_ROOT" -mindepth 1 -maxdepth 1 -name "$1*"
+		assert_output ""
+	fi
 	run cgroup_dirs "$CGPATH"
 	assert_output ""
 }

@@ -49,8 +49,13 @@ pub struct Plan {
     pub env: Vec<String>,
 }
 
-/// Socket activation fds the runtime itself received (LISTEN_FDS).
+/// Socket activation fds the runtime itself received (LISTEN_FDS, valid
+/// only when LISTEN_PID names this process, as sd_listen_fds(3) says).
 fn listen_fds() -> u32 {
+    let for_us = std::env::var("LISTEN_PID").ok().and_then(|v| v.parse::<u32>().ok()) == Some(std::process::id());
+    if !for_us {
+        return 0;
+    }
     std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
