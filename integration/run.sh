@@ -23,6 +23,6 @@ for f in "${files[@]}"; do
 	printf '#   %-20s %3d passed %3d skipped %3d failed\n' "$f" "$p" "$s" "$fl"
 	total_p=$((total_p + p)) total_s=$((total_s + s)) total_f=$((total_f + fl))
 done
-printf '# total: %d passed, %d skipped, %d failed\n' "$total_p" "$total_s" "$total_f"
+printf 'integration: %d passed, %d failed, %d skipped\n' "$total_p" "$total_f" "$total_s"
 rm -f "$log"
 exit "$rc"

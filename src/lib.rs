@@ -8,6 +8,7 @@
 //! - `spec`         loading and validating `config.json`, the `spec` template
 //! - `state`        the per-container state directory, derived status
 //! - `process`      the create/run process model: parent side, container init, sync protocol
+//! - `mountinfo`    parsing /proc/self/mountinfo (shared by rootfs, cgroups, image)
 //! - `namespaces`   the namespace table (config type <-> clone flag) and plan
 //! - `rootfs`       mount planning (pure) and applying, /dev, pivot_root, masked/readonly paths
 //! - `capabilities` the capability name table and applying the five sets
@@ -27,6 +28,7 @@ pub mod exec_guard;
 pub mod hooks;
 pub mod image;
 pub mod logging;
+pub mod mountinfo;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;

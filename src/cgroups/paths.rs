@@ -42,47 +42,23 @@ pub(crate) struct ProcCgroup {
     pub path: String,
 }
 
-/// Undo mountinfo's octal escapes (`\040` for space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
-    let mut mounts = Vec::new();
-    for line in text.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
-        let fields: Vec<&str> = left.split(' ').collect();
-        let rest: Vec<&str> = right.split(' ').collect();
-        if fields.len() < 5 || rest.len() < 3 {
-            continue;
-        }
-        let unified = match rest[0] {
-            "cgroup2" => true,
-            "cgroup" => false,
-            _ => continue,
-        };
-        mounts.push(CgroupMount {
-            root: unescape(fields[3]),
-            mountpoint: PathBuf::from(unescape(fields[4])),
-            unified,
-            options: rest[2].split(',').map(str::to_owned).collect(),
-        });
-    }
-    mounts
+    crate::mountinfo::parse(text)
+        .into_iter()
+        .filter_map(|e| {
+            let unified = match e.fstype.as_str() {
+                "cgroup2" => true,
+                "cgroup" => false,
+                _ => return None,
+            };
+            Some(CgroupMount {
+                root: e.root,
+                mountpoint: e.mount_point,
+                unified,
+                options: e.super_options.split(',').map(str::to_owned).collect(),
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn parse_proc_cgroup(text: &str) -> Vec<ProcCgroup> {

@@ -58,28 +58,11 @@ pub fn unmount(target: &Path, lazy: bool) -> Result<bool> {
     }
 }
 
-/// Decode mountinfo's octal escapes (`\040` is a space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// True if some mount has `path` (canonicalised) as its mount point.
 pub fn is_mountpoint(path: &Path) -> Result<bool> {
     let Ok(path) = path.canonicalize() else { return Ok(false) };
     let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
-    Ok(info.lines().filter_map(|l| l.split(' ').nth(4)).any(|mp| Path::new(&unescape(mp)) == path))
+    Ok(crate::mountinfo::parse(&info).iter().any(|e| e.mount_point == path))
 }
 
 #[cfg(test)]
@@ -95,8 +78,7 @@ mod tests {
     }
 
     #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape("/a\\040b"), "/a b");
+    fn root_is_a_mountpoint() {
         assert!(is_mountpoint(Path::new("/")).unwrap());
     }
 }

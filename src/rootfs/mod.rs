@@ -3,7 +3,6 @@
 
 pub mod dev;
 pub mod finish;
-pub mod mountinfo;
 pub mod mounts;
 pub mod options;
 pub mod paths;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use nix::mount::{mount, MsFlags};
 use nix::sys::statvfs::{fstatvfs, FsFlags};
 
-use super::mountinfo;
+use crate::mountinfo;
 use super::paths::{self, fd_path};
 use super::plan::{Kind, MountOp, RootfsPlan};
 use crate::error::{Context, Error, Result};
