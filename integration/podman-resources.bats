@@ -56,7 +56,7 @@ start_sleeper() { # ARGS...: podman run -d flags
 	run pm stats --no-stream --format '{{.ID}} {{.MemUsage}}' "$cid"
 	assert_success
 	assert_output_contains "${cid:0:12}"
-	assert_output_contains "64MB"
+	assert_output_contains "/ 67.11MB"
 	run pm top "$cid"
 	assert_success
 	assert_output_contains "sleep"

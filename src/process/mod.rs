@@ -47,6 +47,8 @@ pub struct Plan {
     pub keep_fds_below: u32,
     /// The container's environment (with LISTEN_FDS/LISTEN_PID when passed).
     pub env: Vec<String>,
+    /// The container's cgroup, resolved by the parent before the clone.
+    pub cgroup: Option<crate::cgroups::Cgroup>,
 }
 
 /// Socket activation fds the runtime itself received (LISTEN_FDS, valid
@@ -98,5 +100,6 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
         no_new_keyring: opts.no_new_keyring,
         keep_fds_below: 3 + listen + opts.preserve_fds,
         env,
+        cgroup: None,
     })
 }

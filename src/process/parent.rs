@@ -68,12 +68,13 @@ impl Drop for Cleanup<'_> {
 pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<Created> {
     let dir = ContainerDir::new(root, &opts.id)?;
     let bundle = crate::spec::load::load_bundle(&opts.bundle)?;
-    let plan = super::plan(bundle.spec.clone(), bundle.dir.clone(), opts)?;
+    let mut plan = super::plan(bundle.spec.clone(), bundle.dir.clone(), opts)?;
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {
         return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
     }
     let cgroups_path = plan.spec.linux().as_ref().and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
     let cgroup = Cgroup::resolve(cgroups_path.as_deref(), &opts.id)?;
+    plan.cgroup = Some(cgroup.clone());
 
     // From here on, everything is undone on failure.
     dir.reserve()?;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use nix::mount::{mount, MsFlags};
 use nix::sys::statvfs::{fstatvfs, FsFlags};
 
+use crate::cgroups::{Cgroup, Layout};
 use crate::mountinfo;
 use super::paths::{self, fd_path};
 use super::plan::{Kind, MountOp, RootfsPlan};
@@ -46,9 +47,9 @@ pub fn prepare_root(plan: &RootfsPlan) -> Result<OwnedFd> {
 }
 
 /// Every configured mount, in order.
-pub fn mount_all(root: BorrowedFd<'_>, plan: &RootfsPlan, in_userns: bool, new_cgroupns: bool) -> Result<()> {
+pub fn mount_all(root: BorrowedFd<'_>, plan: &RootfsPlan, in_userns: bool, new_cgroupns: bool, cg: Option<&Cgroup>) -> Result<()> {
     for m in &plan.mounts {
-        mount_one(root, m, in_userns, new_cgroupns)
+        mount_one(root, m, in_userns, new_cgroupns, cg)
             .map_err(|e| Error::Init(format!("mount `{}` on `{}`: {e}", source_name(m), m.dest.display())))?;
     }
     Ok(())
@@ -62,10 +63,10 @@ fn source_name(m: &MountOp) -> String {
         .unwrap_or_else(|| "none".into())
 }
 
-fn mount_one(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool, new_cgroupns: bool) -> Result<()> {
+fn mount_one(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool, new_cgroupns: bool, cg: Option<&Cgroup>) -> Result<()> {
     match m.kind {
         Kind::Bind => mount_bind(root, m, in_userns),
-        Kind::Cgroup => mount_cgroup(root, m, in_userns, new_cgroupns),
+        Kind::Cgroup => mount_cgroup(root, m, in_userns, new_cgroupns, cg),
         _ => mount_fs(root, m, in_userns),
     }
 }
@@ -198,48 +199,29 @@ struct Hierarchy {
     host_dir: PathBuf,
 }
 
-fn hierarchies() -> Vec<Hierarchy> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let own: Vec<(String, String)> = own
-        .lines()
-        .filter_map(|l| {
-            let mut it = l.splitn(3, ':');
-            let _id = it.next()?;
-            Some((it.next()?.to_string(), it.next()?.to_string()))
-        })
-        .collect();
-    let mut out = Vec::new();
-    for e in mountinfo::read() {
-        if e.fstype != "cgroup" && e.fstype != "cgroup2" {
-            continue;
-        }
-        let options = if e.fstype == "cgroup2" {
-            String::new()
-        } else {
-            e.super_options.split(',').filter(|o| *o != "rw" && *o != "ro").collect::<Vec<_>>().join(",")
-        };
-        let want: Vec<&str> = options.split(',').filter(|s| !s.is_empty()).collect();
-        let path = own.iter().find(|(ctrls, _)| {
-            if e.fstype == "cgroup2" {
-                ctrls.is_empty()
-            } else {
-                let have: Vec<&str> = ctrls.split(',').collect();
-                !want.is_empty() && want.iter().all(|w| have.contains(w))
-            }
-        });
-        let Some((_, path)) = path else { continue };
-        let rel = Path::new(path).strip_prefix(&e.root).unwrap_or(Path::new(path));
-        let rel = rel.strip_prefix("/").unwrap_or(rel);
-        let name = e.mount_point.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let name = if e.mount_point == Path::new("/sys/fs/cgroup") { String::new() } else { name };
-        out.push(Hierarchy { name, fstype: e.fstype.clone(), options, host_dir: e.mount_point.join(rel) });
-    }
-    out
+/// The container's cgroup in each hierarchy, from the cgroup resolved at
+/// create time (the init sits in it by now).
+fn hierarchies(cg: &Cgroup) -> Vec<Hierarchy> {
+    let base = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let v1 = cg.v1.iter().map(|h| Hierarchy {
+        name: base(&h.mountpoint),
+        fstype: "cgroup".into(),
+        options: h.controllers.join(","),
+        host_dir: h.path.clone(),
+    });
+    let unified = cg.unified.iter().map(|h| Hierarchy {
+        // On a pure v2 host the hierarchy is the cgroup mount itself.
+        name: if cg.layout == Layout::V2 { String::new() } else { base(&h.mountpoint) },
+        fstype: "cgroup2".into(),
+        options: String::new(),
+        host_dir: h.path.clone(),
+    });
+    v1.chain(unified).collect()
 }
 
-fn mount_cgroup(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool, new_cgroupns: bool) -> Result<()> {
+fn mount_cgroup(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool, new_cgroupns: bool, cg: Option<&Cgroup>) -> Result<()> {
     let flags = remount_flags(m.opts.flags) & !MsFlags::MS_RDONLY;
-    let hs = hierarchies();
+    let hs = cg.map(hierarchies).unwrap_or_default();
     let target = paths::mkdir_all(root, &m.dest, 0o755)?;
     // Pure cgroup2 host (or a `cgroup2` mount asked for by type).
     if m.fstype.as_deref() == Some("cgroup2") || hs.iter().all(|h| h.name.is_empty()) {
