@@ -14,7 +14,7 @@ DEMO_DIR ?= /tmp/berth-demo
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
 	python3 util-linux hyperfine xz-utils
 
-.PHONY: all build demo deps test unit integration conformance bench clean
+.PHONY: all build demo deps lint test unit integration conformance bench clean
 
 all: build
 
@@ -52,10 +52,13 @@ demo: build
 	$(IMGTOOL) --store $(DEMO_DIR)/store remove $(DEMO_DIR)/bundle; \
 	rm -rf $(DEMO_DIR); exit $${rc:-0}
 
+lint:
+	$(CARGO) clippy --all-targets -- -D warnings
+
 unit:
 	$(CARGO) test
 
-test: deps unit integration
+test: deps lint unit integration
 
 # The root bats suite (one file per feature). Prints per-test TAP and a summary.
 integration:

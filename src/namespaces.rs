@@ -91,6 +91,24 @@ fn join_rank(t: LinuxNamespaceType) -> u8 {
     }
 }
 
+/// Enter the namespace at `path`, which must be of type `t` (setns(2)
+/// refuses another type with EINVAL, reported as such).
+pub fn join_path(t: LinuxNamespaceType, path: &std::path::Path) -> Result<()> {
+    use nix::fcntl::{open, OFlag};
+    use std::os::fd::AsFd;
+    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .map_err(|e| Error::Init(format!("open namespace path `{}`: {}", path.display(), e.desc().to_lowercase())))?;
+    let flag = nix::sched::CloneFlags::from_bits_retain(clone_flag(t) as i32);
+    nix::sched::setns(fd.as_fd(), flag).map_err(|e| {
+        let why = if e == nix::errno::Errno::EINVAL {
+            format!("it is not a `{}` namespace", oci_name(t))
+        } else {
+            e.desc().to_lowercase()
+        };
+        Error::Init(format!("join namespace `{}`: {why}", path.display()))
+    })
+}
+
 /// Build the plan from `linux.namespaces`; duplicates and relative paths
 /// are errors naming the entry.
 pub fn plan(linux: Option<&Linux>) -> Result<Plan> {

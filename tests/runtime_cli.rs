@@ -1,6 +1,8 @@
 //! Black-box tests of the `berth` binary that start no container: the
 //! command line, `spec`, `features`, errors and their `--log` lines.
 
+#![allow(clippy::unwrap_used)] // the helper outside #[test] fns
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
-use nix::sched::{setns, unshare, CloneFlags};
+use nix::sched::{unshare, CloneFlags};
 use nix::sys::stat::Mode;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
@@ -159,17 +159,7 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
         if matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time) {
             continue;
         }
-        let fd = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .ctx(|| format!("open namespace path `{}`", path.display()))?;
-        let flag = CloneFlags::from_bits_retain(crate::namespaces::clone_flag(*t) as i32);
-        setns(fd.as_fd(), flag).map_err(|e| {
-            let why = if e == nix::errno::Errno::EINVAL {
-                format!("it is not a `{}` namespace", crate::namespaces::oci_name(*t))
-            } else {
-                e.desc().to_lowercase()
-            };
-            Error::Init(format!("join namespace `{}`: {why}", path.display()))
-        })?;
+        crate::namespaces::join_path(*t, path)?;
         if *t == LinuxNamespaceType::User {
             attrs::become_root()?;
         }

@@ -170,16 +170,7 @@ fn spawn_init(plan: &Plan, cgroup: Option<std::os::fd::BorrowedFd<'_>>, fds: imp
     let mut enter = |t: LinuxNamespaceType, flag: CloneFlags, own: &str| -> Result<()> {
         let Some(path) = plan.ns.joins(t) else { return Ok(()) };
         restore.push((ns_open(own)?, flag));
-        let fd = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .ctx(|| format!("open namespace path `{}`", path.display()))?;
-        setns(fd.as_fd(), flag).map_err(|e| {
-            let why = if e == nix::errno::Errno::EINVAL {
-                format!("it is not a `{}` namespace", crate::namespaces::oci_name(t))
-            } else {
-                e.desc().to_lowercase()
-            };
-            Error::Init(format!("join namespace `{}`: {why}", path.display()))
-        })
+        crate::namespaces::join_path(t, path)
     };
     enter(LinuxNamespaceType::Pid, CloneFlags::CLONE_NEWPID, "pid_for_children")?;
     enter(LinuxNamespaceType::Time, CloneFlags::from_bits_retain(libc::CLONE_NEWTIME), "time_for_children")?;
