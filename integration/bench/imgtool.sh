@@ -15,7 +15,7 @@ bench_dir=${BENCH_DIR:-/usr/lib/python3.11}
 
 work=$(mktemp -d /tmp/imgtool-bench.XXXXXX)
 cleanup() {
-    grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" || true; done
+    { grep -o " $work[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
