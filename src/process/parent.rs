@@ -101,20 +101,14 @@ pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<C
             logging::warn(&w);
         }
     }
-    let fifo = make_fifo(&dir, &plan)?;
+    let state_dir_fd = make_fifo(&dir, &plan)?;
     let console = match (console, &opts.console_socket) {
         (Some(c), _) => Some(c),
         (None, Some(p)) if plan.terminal => Some(crate::terminal::connect(p)?),
         _ => None,
     };
-    let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
     let cgroup_fd = cgroup.open_dir_fd()?;
-
-    let pid = spawn_init(&plan, cgroup_fd.as_ref().map(|f| f.as_fd()), || InitFds {
-        chan: child_chan,
-        state_dir: Some(fifo),
-        console,
-    })?;
+    let (pid, parent_chan) = spawn_init(&plan, cgroup_fd.as_ref().map(|f| f.as_fd()), state_dir_fd, console)?;
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
     stored.pid = pid;
@@ -161,7 +155,15 @@ pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<C
 /// Clone the init. pid and time namespaces only apply to children, so the
 /// parent enters (or creates) them around the clone and then returns to
 /// its own, leaving hooks it runs later in the host's namespaces.
-fn spawn_init(plan: &Plan, cgroup: Option<std::os::fd::BorrowedFd<'_>>, fds: impl FnOnce() -> InitFds) -> Result<i32> {
+/// Returns the init's pid and berth's end of the sync channel.
+fn spawn_init(
+    plan: &Plan,
+    cgroup: Option<std::os::fd::BorrowedFd<'_>>,
+    state_dir: OwnedFd,
+    console: Option<OwnedFd>,
+) -> Result<(i32, sync::Channel)> {
+    let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
+    let fds = InitFds { chan: child_chan, state_dir: Some(state_dir), console };
     let mut restore: Vec<(OwnedFd, CloneFlags)> = Vec::new();
     let ns_open = |name: &str| {
         nix::fcntl::open(format!("/proc/self/ns/{name}").as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
@@ -179,15 +181,21 @@ fn spawn_init(plan: &Plan, cgroup: Option<std::os::fd::BorrowedFd<'_>>, fds: imp
         unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).ctx(|| "create the time namespace".to_string())?;
         write_time_offsets(plan)?;
     }
-    let fds = fds();
     let forked = clone_process(plan.ns.clone_flags, cgroup);
     match forked {
-        Ok((Forked::Child, _)) => init::run(plan, fds),
+        Ok((Forked::Child, _)) => {
+            // Only the init's end stays open in the init, so that it sees
+            // EOF (and exits) if berth dies during create.
+            drop(parent_chan);
+            init::run(plan, fds)
+        }
         Ok((Forked::Parent(pid), _)) => {
+            // Likewise berth keeps only its end: EOF means the init died.
+            drop(fds);
             for (fd, flag) in restore.into_iter().rev() {
                 setns(fd.as_fd(), flag).ctx(|| "return to berth's own namespaces".to_string())?;
             }
-            Ok(pid)
+            Ok((pid, parent_chan))
         }
         Err(e) => Err(e).ctx(|| "clone the container init".to_string()),
     }
