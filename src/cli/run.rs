@@ -33,8 +33,8 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         if terminal && opts.console_socket.is_none() {
             return Err(Error::Usage("a detached container with a terminal needs --console-socket".into()));
         }
-        let c = parent::create(&g.root, &opts, None)?;
-        return parent::start(&c.dir, &c.stored);
+        let c = parent::create_from(&g.root, &opts, bundle, None)?;
+        return parent::start(&c.dir, &c.stored, &c.spec);
     }
     // Foreground: with a terminal, we are our own console socket.
     let (ours, theirs) = if terminal && opts.console_socket.is_none() {
@@ -45,13 +45,13 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     };
     // Signals are blocked (and read from a signalfd) only once the init
     // exists, so it does not inherit the mask.
-    let c = parent::create(&g.root, &opts, theirs)?;
+    let c = parent::create_from(&g.root, &opts, bundle, theirs)?;
     let master = match &ours {
         Some(s) => Some(crate::terminal::recv_fd(s.as_fd())?),
         None => None,
     };
     let sfd = forwarding_signals()?;
-    let started = parent::start(&c.dir, &c.stored);
+    let started = parent::start(&c.dir, &c.stored, &c.spec);
     let code = match started {
         Ok(()) => wait_loop(c.pid, &sfd, master.as_ref()),
         Err(e) => Err(e),

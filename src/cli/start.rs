@@ -19,8 +19,9 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
             s => format!("cannot start an already {} container", s.as_str()),
         }));
     }
-    if dir.load_config()?.process().is_none() {
+    let spec = dir.load_config()?;
+    if spec.process().is_none() {
         return Err(Error::Status("cannot start a container without a `process` in its config".into()));
     }
-    parent::start(&dir, &stored)
+    parent::start(&dir, &stored, &spec)
 }

@@ -21,6 +21,7 @@ use crate::cgroups::Cgroup;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Stage};
 use crate::logging;
+use crate::spec::load::Bundle;
 use crate::state::store::ContainerDir;
 use crate::state::{self, Status, Stored};
 use crate::sys::process::{clone_process, Forked};
@@ -30,6 +31,8 @@ pub struct Created {
     pub pid: i32,
     pub dir: ContainerDir,
     pub stored: Stored,
+    /// Its config as read at create time.
+    pub spec: oci_spec::runtime::Spec,
 }
 
 /// Undo a partial create unless disarmed.
@@ -66,8 +69,13 @@ impl Drop for Cleanup<'_> {
 /// Create a container. `console` overrides `--console-socket` with an
 /// already-connected socket (foreground `run` with a terminal).
 pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<Created> {
-    let dir = ContainerDir::new(root, &opts.id)?;
     let bundle = crate::spec::load::load_bundle(&opts.bundle)?;
+    create_from(root, opts, bundle, console)
+}
+
+/// `create` with the bundle's config already read (`run` reads it first).
+pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<OwnedFd>) -> Result<Created> {
+    let dir = ContainerDir::new(root, &opts.id)?;
     let mut plan = super::plan(bundle.spec.clone(), bundle.dir.clone(), opts)?;
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {
         return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
@@ -149,7 +157,7 @@ pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<C
     }
     cleanup.armed = false;
     drop(cleanup);
-    Ok(Created { pid, dir, stored })
+    Ok(Created { pid, dir, stored, spec: bundle.spec })
 }
 
 /// Clone the init. pid and time namespaces only apply to children, so the
@@ -268,7 +276,7 @@ pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
 /// `start`: let the init exec the user program, then run poststart hooks.
 /// A failing startContainer or poststart hook is an error that stops and
 /// destroys the container (runtime.md lifecycle steps 7 and 9, then 12).
-pub fn start(dir: &ContainerDir, stored: &Stored) -> Result<()> {
+pub fn start(dir: &ContainerDir, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
     let reply = release_init(dir, stored)?;
     let fail = |e: Error| {
         let _ = destroy(dir, stored);
@@ -279,9 +287,8 @@ pub fn start(dir: &ContainerDir, stored: &Stored) -> Result<()> {
         Some(b'E') => return Err(fail(Error::Init(String::from_utf8_lossy(&reply[1..]).into_owned()))),
         _ => return Err(fail(Error::Status("container init exited before start".into()))),
     }
-    let spec = dir.load_config()?;
     let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
-    hooks::run(Stage::Poststart, &hooks::of(&spec, Stage::Poststart), &st).map_err(fail)
+    hooks::run(Stage::Poststart, &hooks::of(spec, Stage::Poststart), &st).map_err(fail)
 }
 
 /// Open the exec fifo (the init is blocked opening its other end) and read
