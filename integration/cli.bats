@@ -51,6 +51,10 @@ check_json_error_log() {
 @test "the default root is used without --root, even with an empty XDG_RUNTIME_DIR (podman)" {
 	make_bundle "$BUNDLE"
 	track_default_root_id "$CID"
+	# default roots (berth, runc) that this test brings into being are removed
+	# again at the end if they are left empty
+	local new_roots="" d
+	for d in /run/berth /run/runc; do [ -e "$d" ] || new_roots="$new_roots $d"; done
 	XDG_RUNTIME_DIR= runtime_default_root create -b "$BUNDLE" "$CID"
 	# podman calls kill/delete with nothing but XDG_RUNTIME_DIR in the env
 	run env -i XDG_RUNTIME_DIR= "$RUNTIME" state "$CID"
@@ -61,6 +65,7 @@ check_json_error_log() {
 	env -i XDG_RUNTIME_DIR= "$RUNTIME" delete --force "$CID"
 	run runtime_default_root state "$CID"
 	assert_failure
+	for d in $new_roots; do rmdir "$d" 2>/dev/null || true; done
 }
 
 @test "--log-format json writes exactly one JSON error object on failure" {
