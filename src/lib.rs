@@ -4,6 +4,7 @@
 //! Architecture map (module -> what it owns):
 //! - `cli`          the runc-compatible command line, one file per verb
 //! - `logging`      `--log`/`--log-format`/`--debug`, runc-format log lines
+//! - `atomic_file`  temp-file-and-rename writes
 //! - `error`        the crate error type, reported once by `main`
 //! - `spec`         loading and validating `config.json`, the `spec` template
 //! - `state`        the per-container state directory, derived status
@@ -20,6 +21,7 @@
 //! - `sys`          every `unsafe` syscall wrapper, nothing else
 #![deny(unsafe_code)]
 
+pub mod atomic_file;
 pub mod capabilities;
 pub mod cli;
 pub mod cgroups;

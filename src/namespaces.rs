@@ -91,6 +91,13 @@ fn join_rank(t: LinuxNamespaceType) -> u8 {
     }
 }
 
+/// Open `/proc/<pid>/ns/<name>` (e.g. `pid_for_children` of this process).
+pub fn open_proc_ns(pid: u32, name: &str) -> Result<std::os::fd::OwnedFd> {
+    let p = format!("/proc/{pid}/ns/{name}");
+    nix::fcntl::open(p.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .map_err(|e| Error::Init(format!("open `{p}`: {}", e.desc().to_lowercase())))
+}
+
 /// Enter the namespace at `path`, which must be of type `t` (setns(2)
 /// refuses another type with EINVAL, reported as such).
 pub fn join_path(t: LinuxNamespaceType, path: &std::path::Path) -> Result<()> {

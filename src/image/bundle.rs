@@ -155,10 +155,8 @@ pub fn write_config(cfg: &ImageConfiguration, bundle: &Path, rootfs: &Path, opts
         }
     }
     let json = serde_json::to_vec_pretty(&spec).map_err(|source| Error::Json { what: "config.json".into(), source })?;
-    let tmp = bundle.join(".config.json.tmp");
-    std::fs::write(&tmp, json).map_err(|e| Error::io("write", &tmp, e))?;
     let dst = bundle.join("config.json");
-    std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename to", &dst, e))?;
+    crate::atomic_file::write(&dst, &json, 0o644).map_err(|e| Error::io("write", &dst, e))?;
     Ok(spec)
 }
 

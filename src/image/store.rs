@@ -73,10 +73,8 @@ pub struct Store {
 }
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let data = serde_json::to_vec_pretty(v).map_err(|source| Error::Json { what: path.display().to_string(), source })?;
-    std::fs::write(&tmp, data).map_err(|e| Error::io("write", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename to", path, e))
+    crate::atomic_file::write(path, &data, 0o644).map_err(|e| Error::io("write", path, e))
 }
 
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {

@@ -7,14 +7,13 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
-use nix::fcntl::OFlag;
 use nix::sched::{setns, CloneFlags};
-use nix::sys::stat::Mode;
 use oci_spec::runtime::Process;
 
 use super::attrs::{self, Never};
 use super::sync::{self, Channel, Message};
 use crate::capabilities::{self, CapPlan};
+use crate::namespaces::open_proc_ns;
 use crate::error::{Context, Error, Result};
 use crate::state::Stored;
 use crate::sys::process::{clone_process, Forked};
@@ -55,18 +54,13 @@ fn same_ns(pid: i32, name: &str) -> bool {
     matches!((a, b), (Ok(a), Ok(b)) if a.ino() == b.ino() && a.dev() == b.dev())
 }
 
-fn open_ns(pid: i32, name: &str) -> Result<OwnedFd> {
-    let p = format!("/proc/{pid}/ns/{name}");
-    nix::fcntl::open(p.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ctx(|| format!("open `{p}`"))
-}
-
 /// Start `opts.process` in the container; returns its host pid.
 pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions) -> Result<i32> {
     let pid = stored.pid;
     let mut join = Vec::new();
     for (name, flag) in ORDER {
         if !same_ns(pid, name) {
-            join.push((open_ns(pid, name)?, CloneFlags::from_bits_retain(*flag)));
+            join.push((open_proc_ns(pid as u32, name)?, CloneFlags::from_bits_retain(*flag)));
         }
     }
     let caps = capabilities::plan(opts.process.capabilities().as_ref())?;
@@ -92,8 +86,8 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
     for (name, own, flag) in [("pid", "pid_for_children", libc::CLONE_NEWPID), ("time", "time_for_children", libc::CLONE_NEWTIME)] {
         if !same_ns(pid, name) && !same_ns(pid, own) {
             let flag = CloneFlags::from_bits_retain(flag);
-            restore.push((open_ns(std::process::id() as i32, own)?, flag));
-            setns(open_ns(pid, name)?.as_fd(), flag).ctx(|| format!("join the container's {name} namespace"))?;
+            restore.push((open_proc_ns(std::process::id(), own)?, flag));
+            setns(open_proc_ns(pid as u32, name)?.as_fd(), flag).ctx(|| format!("join the container's {name} namespace"))?;
         }
     }
     let cgroup_fd = match &stored.cgroup {

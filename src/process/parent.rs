@@ -173,10 +173,7 @@ fn spawn_init(
     let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
     let fds = InitFds { chan: child_chan, state_dir: Some(state_dir), console };
     let mut restore: Vec<(OwnedFd, CloneFlags)> = Vec::new();
-    let ns_open = |name: &str| {
-        nix::fcntl::open(format!("/proc/self/ns/{name}").as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .ctx(|| format!("open /proc/self/ns/{name}"))
-    };
+    let ns_open = |name: &str| crate::namespaces::open_proc_ns(std::process::id(), name);
     let mut enter = |t: LinuxNamespaceType, flag: CloneFlags, own: &str| -> Result<()> {
         let Some(path) = plan.ns.joins(t) else { return Ok(()) };
         restore.push((ns_open(own)?, flag));
@@ -266,11 +263,7 @@ fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
 
 /// runc writes the pid without a newline, atomically.
 pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
-    let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.berth-tmp"));
-    std::fs::write(&tmp, pid.to_string()).ctx(|| format!("write pid file `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, p).ctx(|| format!("write pid file `{}`", p.display()))
+    crate::atomic_file::write(p, pid.to_string().as_bytes(), 0o644).ctx(|| format!("write pid file `{}`", p.display()))
 }
 
 /// `start`: let the init exec the user program, then run poststart hooks.

@@ -4,8 +4,7 @@
 //! `update` ran, `resources.json` (the resources now in force).
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
@@ -91,17 +90,8 @@ impl ContainerDir {
     }
 
     fn write_atomic(&self, name: &str, data: &[u8]) -> Result<()> {
-        let tmp = self.path.join(format!(".{name}.tmp"));
         let dst = self.path.join(name);
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .ctx(|| format!("create `{}`", tmp.display()))?;
-        f.write_all(data).ctx(|| format!("write `{}`", tmp.display()))?;
-        fs::rename(&tmp, &dst).ctx(|| format!("rename `{}` to `{}`", tmp.display(), dst.display()))
+        crate::atomic_file::write(&dst, data, 0o600).ctx(|| format!("write `{}`", dst.display()))
     }
 
     /// Load `state.json`; a missing directory is "container does not exist".
