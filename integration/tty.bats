@@ -100,11 +100,10 @@ wait_receiver() {
 }
 
 @test "run with a terminal in the foreground (under a host pty) copies the pty output" {
-	command -v script >/dev/null || skip "needs script (util-linux)"
 	make_bundle "$BUNDLE"
 	update_config '.process.terminal = true'
 	set_args sh -c 'test -t 1 && echo fg-tty; exit 3'
-	run script -qec "$(printf '%q ' "$RUNTIME" --root "$STATE_ROOT" run -b "$BUNDLE" "$CID")" /dev/null </dev/null
+	run "$BATS_TEST_DIRNAME/lib/underpty.py" 60 "$RUNTIME" --root "$STATE_ROOT" run -b "$BUNDLE" "$CID"
 	assert_failure 3
 	assert_output_contains "fg-tty"
 	run runtime state "$CID"
