@@ -23,9 +23,9 @@ pub enum Error {
     /// A verb that the container's status forbids (runc's wording).
     #[error("{0}")]
     Status(String),
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", os_msg(source))]
     Io { what: String, source: io::Error },
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", source.desc().to_lowercase())]
     Sys { what: String, source: nix::Error },
     /// Reported by the container's init over the sync socket.
     #[error("{0}")]
