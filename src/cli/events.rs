@@ -80,6 +80,13 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
             }
         }
         if dir.status(&stored) == Status::Stopped {
+            // an OOM kill of the init itself may have landed after the
+            // wait above returned: report it before ending the stream
+            if let Ok(Some(kills)) = oom.wait(Duration::ZERO) {
+                for _ in 0..kills {
+                    emit(&Event { kind: "oom", id: &a.id, data: None });
+                }
+            }
             return Ok(());
         }
     }
