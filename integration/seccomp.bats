@@ -125,3 +125,93 @@ allowed_syscalls() {
 	assert_output_contains "Operation not permitted"
 	assert_line "$(printf 'Seccomp:\t2')"
 }
+
+# start_agent ERRNO: lib/seccomp_agent.py on $WORK/agent.sock, logging to
+# $WORK/agent/ (state.N.json per listener, `calls`), answering -ERRNO.
+start_agent() {
+	mkdir -p "$WORK/agent"
+	python3 "$BATS_TEST_DIRNAME/lib/seccomp_agent.py" "$WORK/agent.sock" "$WORK/agent" "$1" </dev/null >"$WORK/agent/log" 2>&1 3>&- &
+	track_pid $!
+	retry 100 0.05 test -S "$WORK/agent.sock" || fail "seccomp agent did not start: $(cat "$WORK/agent/log")"
+}
+
+notify_mkdir_profile() { # LISTENER_PATH
+	set_seccomp "$(jq -nc --arg p "$1" '{defaultAction:"SCMP_ACT_ALLOW",listenerPath:$p,listenerMetadata:"meta=1",
+		syscalls:[{names:["mkdir","mkdirat"],action:"SCMP_ACT_NOTIFY"}]}')"
+}
+
+@test "SCMP_ACT_NOTIFY: the agent at listenerPath gets the process state and the listener, and answers" {
+	requires python3
+	start_agent 18 # EXDEV
+	make_bundle "$BUNDLE"
+	notify_mkdir_profile "$WORK/agent.sock"
+	run_sh 'mkdir /tmp/d 2>&1; echo rc=$?; touch /tmp/f && echo touch-ok'
+	assert_success
+	assert_output_contains "cross-device link"
+	assert_line touch-ok
+	# one connection, one state: config-linux.md "The Container Process State"
+	local st=$WORK/agent/state.1.json
+	[ -f "$st" ] || fail "the agent got no state"
+	[ ! -e "$WORK/agent/state.2.json" ] || fail "more than one state sent"
+	assert_equal "$(jq -c .fds "$st")" '["seccompFd"]' fds
+	assert_equal "$(jq -r .metadata "$st")" "meta=1" metadata
+	assert_equal "$(jq -r .state.id "$st")" "$CID" state.id
+	assert_equal "$(jq -r .state.status "$st")" creating state.status
+	assert_equal "$(jq -r .state.bundle "$st")" "$BUNDLE" state.bundle
+	assert_equal "$(jq -r '.pid == .state.pid and .pid > 0' "$st")" true "pid is the init's"
+	[ -n "$(jq -r .ociVersion "$st")" ] || fail "no ociVersion"
+	# the notified call was mkdir (83) or mkdirat (258)
+	grep -Eq '^(83|258) ' "$WORK/agent/calls" || fail "agent saw: $(cat "$WORK/agent/calls")"
+}
+
+@test "SCMP_ACT_NOTIFY with exec: the exec'd process's listener reaches the agent too" {
+	requires python3
+	start_agent 18
+	make_bundle "$BUNDLE"
+	notify_mkdir_profile "$WORK/agent.sock"
+	set_args sleep 1000
+	runtime create -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	runtime start "$CID"
+	run runtime exec "$CID" sh -c 'mkdir /tmp/e 2>&1; echo rc=$?'
+	assert_success
+	assert_output_contains "cross-device link"
+	local st=$WORK/agent/state.2.json
+	[ -f "$st" ] || fail "the agent got no state for the exec'd process"
+	assert_equal "$(jq -r .state.status "$st")" running state.status
+	assert_equal "$(jq -r .state.pid "$st")" "$(state_field "$CID" pid)" "state.pid is the init's"
+	[ "$(jq -r .pid "$st")" != "$(jq -r .state.pid "$st")" ] || fail "pid should be the exec'd process"
+}
+
+@test "SCMP_ACT_NOTIFY with noNewPrivileges false loads the filter and hands it over as well" {
+	requires python3
+	start_agent 18
+	make_bundle "$BUNDLE"
+	update_config '.process.noNewPrivileges = false'
+	notify_mkdir_profile "$WORK/agent.sock"
+	run_sh 'mkdir /tmp/d 2>&1; echo rc=$?'
+	assert_success
+	assert_output_contains "cross-device link"
+}
+
+@test "a listenerPath nobody listens on fails create, names the path, and leaves nothing" {
+	make_bundle "$BUNDLE"
+	notify_mkdir_profile "$WORK/nobody.sock"
+	set_args true
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+	assert_output_contains "$WORK/nobody.sock"
+	assert_output_contains -i "no such file"
+	run runtime list -q
+	assert_output ""
+	[ -z "$(cgroup_dirs "/$CID")" ] || fail "cgroup left: $(cgroup_dirs "/$CID")"
+}
+
+@test "SCMP_ACT_NOTIFY without listenerPath is an error before anything is created" {
+	make_bundle "$BUNDLE"
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}'
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+	assert_output_contains "listenerPath"
+	run runtime list -q
+	assert_output ""
+}

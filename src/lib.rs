@@ -5,6 +5,7 @@
 //! - `cli`          the runc-compatible command line, one file per verb
 //! - `logging`      `--log`/`--log-format`/`--debug`, runc-format log lines
 //! - `atomic_file`  temp-file-and-rename writes
+//! - `fdpass`       descriptors over unix sockets (SCM_RIGHTS)
 //! - `error`        the crate error type, reported once by `main`
 //! - `spec`         loading and validating `config.json`, the `spec` template
 //! - `state`        the per-container state directory, derived status
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod cgroups;
 pub mod error;
 pub mod exec_guard;
+pub mod fdpass;
 pub mod hooks;
 pub mod image;
 pub mod logging;

@@ -34,6 +34,26 @@ pub(super) fn setup_console(sock: Option<BorrowedFd<'_>>) -> Result<()> {
     Ok(())
 }
 
+/// Load the seccomp profile into this process. A profile with a notify
+/// listener gets its listener sent to berth over `chan` (berth hands it to
+/// the agent at `listenerPath`), and we wait until it got there: from now
+/// on the agent answers the notified syscalls, ours included.
+pub(super) fn load_seccomp(prog: &crate::seccomp::Program, chan: &super::sync::Channel) -> Result<()> {
+    use super::sync::Message;
+    let Some(listener) = crate::seccomp::install(prog)? else {
+        return Ok(());
+    };
+    chan.send_with(&Message::SeccompFd, &[listener.as_fd()])
+        .ctx(|| "send the seccomp listener to berth".to_string())?;
+    drop(listener);
+    match chan.recv().ctx(|| "wait for berth to pass on the seccomp listener".to_string())? {
+        Some(Message::SeccompDone) => Ok(()),
+        Some(Message::Error(e)) => Err(Error::Init(e)),
+        // berth is gone (killed during create): nothing left to do.
+        _ => sp::exit_now(1),
+    }
+}
+
 pub(super) fn rlimit_number(t: PosixRlimitType) -> u32 {
     match t {
         PosixRlimitType::RlimitCpu => libc::RLIMIT_CPU,

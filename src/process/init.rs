@@ -116,10 +116,15 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     // 7. Credentials: bounding set, then uid/gid with keepcaps, then the
     //    other capability sets (capabilities(7)).
     let no_new_privs = proc_.no_new_privileges().unwrap_or(false);
-    if let (Some(prog), false) = (&plan.seccomp, no_new_privs) {
-        // Without no_new_privs the filter needs CAP_SYS_ADMIN: install it
-        // while we still hold it (runc does the same).
-        install_seccomp(prog, fds)?;
+    // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
+    // still hold it (runc does the same). A profile with a notify listener
+    // is loaded now too, while berth is here to pass the listener on.
+    let early = plan.seccomp.as_ref().filter(|p| !no_new_privs || p.wants_listener());
+    if let Some(prog) = early {
+        if no_new_privs {
+            nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
+        }
+        attrs::load_seccomp(prog, &fds.chan)?;
     }
     crate::capabilities::drop_bounding(&plan.caps)?;
     nix::sys::prctl::set_keepcaps(true).ctx(|| "set keepcaps".to_string())?;
@@ -143,10 +148,11 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     if let Some(dir) = &fds.state_dir {
         wait_for_start(dir.as_fd(), plan, &state)?;
     }
-    if no_new_privs {
+    if no_new_privs && early.is_none() {
         nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
         if let Some(prog) = &plan.seccomp {
-            install_seccomp(prog, fds)?;
+            // no listener here (it would have been loaded early)
+            drop(crate::seccomp::install(prog)?);
         }
     }
     sp::set_umask(proc_.user().umask().unwrap_or(0o022));
@@ -204,17 +210,6 @@ fn set_personality(plan: &Plan) -> Result<()> {
     sp::set_personality(persona).ctx(|| format!("set personality {:?}", p.domain()))
 }
 
-
-
-
-
-fn install_seccomp(prog: &crate::seccomp::Program, _fds: &InitFds) -> Result<()> {
-    let listener = crate::seccomp::install(prog)?;
-    // The notify listener goes to `listenerPath` (not supported yet: the
-    // planner refuses profiles that need it).
-    drop(listener);
-    Ok(())
-}
 
 /// Block until `berth start` opens the exec fifo for reading, run the
 /// startContainer hooks, and answer through the fifo: `0` to go on, or

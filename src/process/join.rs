@@ -119,10 +119,20 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
         }
     }
     parent_chan.send(&Message::Go).ctx(|| "start the exec process".to_string()).map_err(fail)?;
-    match parent_chan.recv().ctx(|| "read from the exec process".to_string()).map_err(fail)? {
-        Some(Message::Ready) => {}
-        Some(Message::Error(e)) => return Err(fail(Error::Init(e))),
-        _ => return Err(fail(Error::Init("the exec process exited during setup".into()))),
+    loop {
+        match parent_chan.recv_with_fd().ctx(|| "read from the exec process".to_string()).map_err(fail)? {
+            Some((Message::Ready, _)) => break,
+            Some((Message::SeccompFd, listener)) => {
+                let st = stored.oci(crate::state::Status::Running);
+                if let Err(e) = super::parent::pass_listener(plan.seccomp.as_ref(), listener, child, &st) {
+                    let _ = parent_chan.send(&Message::Error(e.to_string()));
+                    return Err(fail(e));
+                }
+                parent_chan.send(&Message::SeccompDone).ctx(|| "resume the exec process".to_string()).map_err(fail)?;
+            }
+            Some((Message::Error(e), _)) => return Err(fail(Error::Init(e))),
+            _ => return Err(fail(Error::Init("the exec process exited during setup".into()))),
+        }
     }
     if let Some(p) = &opts.pid_file {
         super::parent::write_pid_file(p, child)?;
@@ -165,8 +175,14 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>)
     for fd in 3..plan.keep_fds_below {
         crate::sys::process::clear_cloexec(fd as i32).ctx(|| format!("pass descriptor {fd}"))?;
     }
-    if let (Some(prog), false) = (&plan.seccomp, nnp) {
-        drop(crate::seccomp::install(prog)?);
+    // As for the init: early without no_new_privs (needs CAP_SYS_ADMIN) or
+    // with a notify listener (berth exec passes it to the agent).
+    let seccomp_early = plan.seccomp.as_ref().filter(|p| !nnp || p.wants_listener());
+    if let Some(prog) = seccomp_early {
+        if nnp {
+            nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
+        }
+        attrs::load_seccomp(prog, chan)?;
     }
     capabilities::drop_bounding(&plan.caps)?;
     nix::sys::prctl::set_keepcaps(true).ctx(|| "set keepcaps".to_string())?;
@@ -189,7 +205,7 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>)
     }
     // Ready goes out before seccomp: the profile may deny sendto.
     chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
-    if let (Some(prog), true) = (&plan.seccomp, nnp) {
+    if let (Some(prog), true, None) = (&plan.seccomp, nnp, seccomp_early) {
         drop(crate::seccomp::install(prog)?);
     }
     crate::sys::process::set_umask(p.user().umask().unwrap_or(0o022));

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use oci_spec::runtime::Spec;
 
 use crate::capabilities::{self, CapPlan};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::namespaces;
 use crate::rootfs::plan::{self as rootfs_plan, RootfsPlan};
 
@@ -73,9 +73,6 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
         Some(s) => Some(crate::seccomp::compile(s)?),
         None => None,
     };
-    if seccomp.as_ref().is_some_and(|p| p.wants_listener()) {
-        return Err(Error::Unsupported("linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet".into()));
-    }
     let terminal = process.terminal().unwrap_or(false);
     if !ns.has_mountns()
         && (!rootfs.mounts.is_empty() || !rootfs.masked.is_empty() || !rootfs.readonly_paths.is_empty() || rootfs.readonly)
@@ -105,21 +102,4 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
         env,
         cgroup: None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notify_profiles_are_refused_not_ignored() {
-        let spec = crate::spec::load::parse_spec(
-            br#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0}},
-            "linux":{"namespaces":[{"type":"mount"}],"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/l.sock",
-            "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}}}"#,
-        )
-        .unwrap();
-        let e = plan(spec, "/b".into(), &Options::default()).err().unwrap().to_string();
-        assert!(e.contains("SCMP_ACT_NOTIFY"), "{e}");
-    }
 }

@@ -131,7 +131,18 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     }
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
     loop {
-        match parent_chan.recv().ctx(|| "read from the container init".to_string())? {
+        let (msg, fd) = match parent_chan.recv_with_fd().ctx(|| "read from the container init".to_string())? {
+            Some((m, fd)) => (Some(m), fd),
+            None => (None, None),
+        };
+        match msg {
+            Some(Message::SeccompFd) => {
+                if let Err(e) = pass_listener(plan.seccomp.as_ref(), fd, pid, &stored.oci(Status::Creating)) {
+                    let _ = parent_chan.send(&Message::Error(e.to_string()));
+                    return Err(e);
+                }
+                parent_chan.send(&Message::SeccompDone).ctx(|| "resume the container init".to_string())?;
+            }
             Some(Message::CreateHooks) => {
                 let st = serde_json::to_vec(&stored.oci(Status::Created)).unwrap_or_default();
                 cleanup.poststop = Some((hooks::of(&plan.spec, Stage::Poststop), st.clone()));
@@ -158,6 +169,23 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     cleanup.armed = false;
     drop(cleanup);
     Ok(Created { pid, dir, stored, spec: bundle.spec })
+}
+
+/// Hand the seccomp notify listener `fd` that process `pid` loaded to the
+/// agent at `linux.seccomp.listenerPath`, with the container's state.
+pub(super) fn pass_listener(
+    prog: Option<&crate::seccomp::Program>,
+    fd: Option<OwnedFd>,
+    pid: i32,
+    st: &state::OciState,
+) -> Result<()> {
+    let (Some(prog), Some(fd)) = (prog, fd) else {
+        return Err(Error::Init("the container process sent no seccomp listener".into()));
+    };
+    let path = prog.listener_path().ok_or_else(|| Error::Init("seccomp listener without a listenerPath".into()))?;
+    let msg = crate::seccomp::agent::ProcessState::new(state::OCI_VERSION, pid, prog.listener_metadata(), st);
+    crate::seccomp::agent::send(path, fd.as_fd(), &msg)
+        .ctx(|| format!("send the seccomp listener to linux.seccomp.listenerPath `{}`", path.display()))
 }
 
 /// Clone the init. pid and time namespaces only apply to children, so the

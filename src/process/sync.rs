@@ -14,15 +14,20 @@
 //!                                        masked/readonly paths, sysctl,
 //!                                        console, rlimits, user, caps,
 //!                                        resolve the executable
+//!                                        (a seccomp profile with a notify
+//!                                        listener is loaded here, and:)
+//!                   <---------------- SeccompFd + the listener fd
+//!  send it to listenerPath
+//!  SeccompDone ----------------------->
 //!                   <---------------- Ready
 //!  write pid file + state, exit          open exec.fifo (blocks until start)
 //!                                        startContainer hooks, seccomp, execve
 //!  (any step failing in the init)  <---- Error(msg), then _exit(1)
 //! ```
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +35,10 @@ pub enum Message {
     Go,
     CreateHooks,
     HooksDone(String),
+    /// Carries the seccomp notify listener fd (SCM_RIGHTS).
+    SeccompFd,
+    /// The listener fd reached the seccomp agent.
+    SeccompDone,
     Ready,
     Error(String),
 }
@@ -43,21 +52,26 @@ pub fn pair() -> nix::Result<(Channel, Channel)> {
 
 impl Channel {
     pub fn send(&self, m: &Message) -> std::io::Result<()> {
+        self.send_with(m, &[])
+    }
+
+    /// Send `m` with descriptors attached.
+    pub fn send_with(&self, m: &Message, fds: &[BorrowedFd<'_>]) -> std::io::Result<()> {
         let data = serde_json::to_vec(m).map_err(std::io::Error::other)?;
-        send(std::os::fd::AsRawFd::as_raw_fd(&self.0), &data, MsgFlags::MSG_NOSIGNAL)?;
-        Ok(())
+        crate::fdpass::send(self.0.as_fd(), &data, fds)
     }
 
     /// The next message; `None` when the other side closed (it died).
     pub fn recv(&self) -> std::io::Result<Option<Message>> {
+        Ok(self.recv_with_fd()?.map(|(m, _)| m))
+    }
+
+    /// The next message and the descriptor sent with it, if any.
+    pub fn recv_with_fd(&self) -> std::io::Result<Option<(Message, Option<OwnedFd>)>> {
         let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match recv(std::os::fd::AsRawFd::as_raw_fd(&self.0), &mut buf, MsgFlags::empty()) {
-                Ok(0) => return Ok(None),
-                Ok(n) => return serde_json::from_slice(&buf[..n]).map(Some).map_err(std::io::Error::other),
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        match crate::fdpass::recv(self.0.as_fd(), &mut buf)? {
+            (0, _) => Ok(None),
+            (n, fd) => serde_json::from_slice(&buf[..n]).map(|m| Some((m, fd))).map_err(std::io::Error::other),
         }
     }
 }
@@ -73,6 +87,10 @@ mod tests {
         a.send(&Message::Ready).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Message::Error("boom \"x\"".into())));
         assert_eq!(b.recv().unwrap(), Some(Message::Ready));
+        let f = std::fs::File::open("/dev/null").unwrap();
+        a.send_with(&Message::SeccompFd, &[f.as_fd()]).unwrap();
+        let (m, fd) = b.recv_with_fd().unwrap().unwrap();
+        assert_eq!((m, fd.is_some()), (Message::SeccompFd, true));
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
     }

@@ -2,7 +2,7 @@
 //!
 //! [`compile`] is pure and runs in the runtime parent at create time, so every
 //! mistake in the profile is reported before any side effect. [`install`] runs in
-//! the container process as the very last step before `execve`: it does not set
+//! the container process as late before `execve` as it can: it does not set
 //! `no_new_privs` (the caller does, from `process.noNewPrivileges`) and returns the
 //! user-notification listener when the profile has an `SCMP_ACT_NOTIFY` rule.
 //!
@@ -16,6 +16,7 @@
 //! listed kill the process (libseccomp's bad-arch action). Other listed
 //! architectures are accepted and ignored: an x86_64 kernel never reports them.
 
+pub mod agent;
 mod bpf;
 mod policy;
 mod syscalls;
@@ -269,9 +270,10 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
     })
 }
 
-/// Load `p` into the calling process; call it as the very last step before
-/// `execve`. Does not set `no_new_privs`. Returns the notify listener fd when the
-/// profile has an `SCMP_ACT_NOTIFY` rule.
+/// Load `p` into the calling process, as late before `execve` as the caller can
+/// (a profile with a listener is loaded while berth is still there to hand the
+/// listener to the agent: see [`agent`]). Does not set `no_new_privs`. Returns
+/// the notify listener fd when the profile has an `SCMP_ACT_NOTIFY` rule.
 pub fn install(p: &Program) -> Result<Option<OwnedFd>> {
     crate::sys::seccomp::set_mode_filter(&p.filter, p.flags).map_err(|e| match e {
         Errno::EACCES => Error::NeedsNoNewPrivs,
