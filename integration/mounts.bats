@@ -258,3 +258,82 @@ FS_TYPE='fs_type() { awk -v d="$1" '"'"'$5 == d {for (i = 7; $i != "-"; i++); t 
 	assert_failure
 	assert_output_contains "relative/dir"
 }
+
+# idmap_maps CONTAINER_ID HOST_ID SIZE: uidMappings and gidMappings members.
+idmap_maps() {
+	printf '"uidMappings":[{"containerID":%s,"hostID":%s,"size":%s}],"gidMappings":[{"containerID":%s,"hostID":%s,"size":%s}]' "$@" "$@"
+}
+
+@test "idmap bind mount: ids on disk are seen through the mount's mappings, both ways" {
+	runc_differs "runc 1.1 has no idmapped mounts"
+	make_bundle "$BUNDLE"
+	mkdir "$WORK/host"
+	touch "$WORK/host/by-1000" "$WORK/host/by-root"
+	chown 1000:1000 "$WORK/host" "$WORK/host/by-1000"
+	# on-disk 1000 is seen as 0 through the mount (and 0 written as 1000)
+	add_mount '{"destination":"/mnt/id","type":"bind","source":"'"$WORK/host"'","options":["bind","idmap"],'"$(idmap_maps 1000 0 1)"'}'
+	add_mount '{"destination":"/mnt/plain","type":"bind","source":"'"$WORK/host"'","options":["bind"]}'
+	run_sh 'stat -c "%n %u:%g" /mnt/id/by-1000 /mnt/id/by-root /mnt/plain/by-1000; touch /mnt/id/new && echo created'
+	assert_success
+	assert_line "/mnt/id/by-1000 0:0"
+	assert_line "/mnt/id/by-root 65534:65534" # not in the mapping: overflow id
+	assert_line "/mnt/plain/by-1000 1000:1000"
+	assert_line created
+	assert_equal "$(stat -c %u:%g "$WORK/host/new")" 1000:1000 "owner on disk of a file root made through the mount"
+	# the host's view of the source is unchanged
+	assert_equal "$(stat -c %u "$WORK/host/by-1000")" 1000
+}
+
+@test "idmap without mappings takes the container's user namespace mappings" {
+	runc_differs "runc 1.1 has no idmapped mounts"
+	requires userns
+	make_bundle "$BUNDLE"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	mkdir "$WORK/host"
+	echo root-owned >"$WORK/host/f"
+	update_config '.linux.namespaces += [{"type":"user"}]
+		| .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}]
+		| .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]'
+	add_mount '{"destination":"/mnt/id","type":"bind","source":"'"$WORK/host"'","options":["rbind","idmap"]}'
+	add_mount '{"destination":"/mnt/plain","type":"bind","source":"'"$WORK/host"'","options":["rbind"]}'
+	run_sh 'stat -c "%n %u" /mnt/id/f /mnt/plain/f; echo x >/mnt/id/new && echo wrote; echo x >/mnt/plain/new2 2>/dev/null || echo plain-denied'
+	assert_success
+	assert_line "/mnt/id/f 0"
+	assert_line "/mnt/plain/f 65534"
+	assert_line wrote
+	assert_line plain-denied
+	assert_equal "$(stat -c %u "$WORK/host/new")" 0 "container root writes as host root through the idmapped mount"
+}
+
+@test "ridmap on an rbind maps the submounts too; options like ro still apply" {
+	runc_differs "runc 1.1 has no idmapped mounts"
+	make_bundle "$BUNDLE"
+	mkdir -p "$WORK/host/sub"
+	mount -t tmpfs -o mode=755,uid=1000,gid=1000 tmpfs "$WORK/host/sub"
+	touch "$WORK/host/sub/f" && chown 1000:1000 "$WORK/host/sub/f" "$WORK/host"
+	add_mount '{"destination":"/mnt/id","type":"bind","source":"'"$WORK/host"'","options":["rbind","ridmap","ro"],'"$(idmap_maps 1000 0 1)"'}'
+	run_sh 'stat -c "%n %u" /mnt/id /mnt/id/sub/f; touch /mnt/id/x 2>&1 || true'
+	assert_success
+	assert_line "/mnt/id 0"
+	assert_line "/mnt/id/sub/f 0"
+	assert_output_contains "Read-only file system"
+	umount "$WORK/host/sub"
+}
+
+@test "idmap errors: no mappings and no user namespace, or not a bind mount; nothing is left" {
+	runc_differs "runc 1.1 ignores idmap options"
+	make_bundle "$BUNDLE"
+	mkdir "$WORK/host"
+	add_mount '{"destination":"/mnt/id","type":"bind","source":"'"$WORK/host"'","options":["bind","idmap"]}'
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+	assert_output_contains "mounts["
+	assert_output_contains "uidMappings"
+	make_bundle "$BUNDLE"
+	add_mount '{"destination":"/mnt/t","type":"tmpfs","source":"tmpfs","options":["idmap"],'"$(idmap_maps 0 1000 1)"'}'
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+	assert_output_contains "only supported on bind mounts"
+	run runtime list -q
+	assert_output ""
+}

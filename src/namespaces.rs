@@ -98,6 +98,26 @@ pub fn open_proc_ns(pid: u32, name: &str) -> Result<std::os::fd::OwnedFd> {
         .map_err(|e| Error::Init(format!("open `{p}`: {}", e.desc().to_lowercase())))
 }
 
+/// The text of a `uid_map`/`gid_map` file for `maps` (one line each).
+pub fn id_map_text(maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>) -> String {
+    maps.into_iter()
+        .flatten()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// Write the uid and gid mappings of the user namespace of process `pid`.
+pub fn write_id_maps(
+    pid: i32,
+    uid: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>,
+    gid: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>,
+) -> Result<()> {
+    use crate::error::Context;
+    let (uid, gid) = (id_map_text(uid), id_map_text(gid));
+    std::fs::write(format!("/proc/{pid}/uid_map"), &uid).ctx(|| format!("write uid mappings `{}`", uid.trim().replace('\n', ", ")))?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), &gid).ctx(|| format!("write gid mappings `{}`", gid.trim().replace('\n', ", ")))
+}
+
 /// Enter the namespace at `path`, which must be of type `t` (setns(2)
 /// refuses another type with EINVAL, reported as such).
 pub fn join_path(t: LinuxNamespaceType, path: &std::path::Path) -> Result<()> {
@@ -186,5 +206,16 @@ mod tests {
     #[test]
     fn unknown_type_is_rejected_at_parse() {
         assert!(plan_of(r#"[{"type":"bogus"}]"#).is_err());
+    }
+
+    #[test]
+    fn id_maps_are_one_line_per_mapping() {
+        let s = crate::spec::load::parse_spec(
+            br#"{"ociVersion":"1.0.2","linux":{"uidMappings":[{"containerID":0,"hostID":1000,"size":2000},{"containerID":2000,"hostID":5000,"size":1}]}}"#,
+        )
+        .unwrap();
+        let l = s.linux().as_ref().unwrap();
+        assert_eq!(id_map_text(l.uid_mappings().as_ref()), "0 1000 2000\n2000 5000 1\n");
+        assert_eq!(id_map_text(l.gid_mappings().as_ref()), "");
     }
 }

@@ -244,7 +244,7 @@ fn create_hooks(plan: &Plan, fds: &InitFds) -> Result<String> {
 /// paths), /dev, hooks, pivot_root, then the paths locked down from inside.
 fn setup_rootfs(plan: &Plan, fds: &InitFds, in_userns: bool, cwd: &Path) -> Result<String> {
     let root = mounts::prepare_root(&plan.rootfs)?;
-    mounts::mount_all(root.as_fd(), &plan.rootfs, in_userns, plan.ns.new_cgroup, plan.cgroup.as_ref())?;
+    mounts::mount_all(root.as_fd(), &plan.rootfs, &plan.idmapped, in_userns, plan.ns.new_cgroup, plan.cgroup.as_ref())?;
     if plan.rootfs.setup_dev {
         dev::create_devices(root.as_fd(), &crate::rootfs::plan::default_devices(), in_userns)?;
         dev::create_symlinks(root.as_fd())?;

@@ -49,6 +49,9 @@ pub struct Plan {
     pub env: Vec<String>,
     /// The container's cgroup, resolved by the parent before the clone.
     pub cgroup: Option<crate::cgroups::Cgroup>,
+    /// Detached idmapped mounts made by the parent before the clone, one
+    /// slot per entry of `rootfs.mounts` (empty when there are none).
+    pub idmapped: Vec<Option<std::os::fd::OwnedFd>>,
 }
 
 /// Socket activation fds the runtime itself received (LISTEN_FDS, valid
@@ -101,5 +104,6 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
         keep_fds_below: 3 + listen + opts.preserve_fds,
         env,
         cgroup: None,
+        idmapped: Vec::new(),
     })
 }

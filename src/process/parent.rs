@@ -80,6 +80,12 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {
         return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
     }
+    if plan.rootfs.mounts.iter().any(|m| m.idmap.is_some()) {
+        if !plan.ns.has_mountns() {
+            return Err(Error::config("mounts", "idmapped mounts need a mount namespace"));
+        }
+        plan.idmapped = crate::rootfs::idmap::prepare(&plan.rootfs)?;
+    }
     let cgroups_path = plan.spec.linux().as_ref().and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
     let cgroup = Cgroup::resolve(cgroups_path.as_deref(), &opts.id)?;
     plan.cgroup = Some(cgroup.clone());
@@ -248,19 +254,9 @@ fn write_time_offsets(plan: &Plan) -> Result<()> {
 
 /// The text written to /proc/PID/{uid,gid}_map: one `inside outside size`
 /// line per mapping (user_namespaces(7)).
-pub fn id_map_text(maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>) -> String {
-    maps.into_iter()
-        .flatten()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-        .collect()
-}
-
 fn write_id_maps(pid: i32, plan: &Plan) -> Result<()> {
     let linux = plan.spec.linux().as_ref();
-    let uid = id_map_text(linux.and_then(|l| l.uid_mappings().as_ref()));
-    let gid = id_map_text(linux.and_then(|l| l.gid_mappings().as_ref()));
-    std::fs::write(format!("/proc/{pid}/uid_map"), &uid).ctx(|| format!("write uid mappings `{}`", uid.trim().replace('\n', ", ")))?;
-    std::fs::write(format!("/proc/{pid}/gid_map"), &gid).ctx(|| format!("write gid mappings `{}`", gid.trim().replace('\n', ", ")))
+    crate::namespaces::write_id_maps(pid, linux.and_then(|l| l.uid_mappings().as_ref()), linux.and_then(|l| l.gid_mappings().as_ref()))
 }
 
 /// The host uid/gid that container root maps to (owner of the exec fifo).
@@ -363,20 +359,4 @@ pub fn destroy(dir: &ContainerDir, stored: &Stored) -> Result<()> {
         cg.destroy()?;
     }
     dir.remove()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn id_maps_are_one_line_per_mapping() {
-        let s = crate::spec::load::parse_spec(
-            br#"{"ociVersion":"1.0.2","linux":{"uidMappings":[{"containerID":0,"hostID":1000,"size":2000},{"containerID":2000,"hostID":5000,"size":1}]}}"#,
-        )
-        .unwrap();
-        let l = s.linux().as_ref().unwrap();
-        assert_eq!(id_map_text(l.uid_mappings().as_ref()), "0 1000 2000\n2000 5000 1\n");
-        assert_eq!(id_map_text(l.gid_mappings().as_ref()), "");
-    }
 }

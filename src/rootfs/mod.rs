@@ -3,6 +3,7 @@
 
 pub mod dev;
 pub mod finish;
+pub mod idmap;
 pub mod mounts;
 pub mod options;
 pub mod paths;

@@ -47,9 +47,22 @@ pub fn prepare_root(plan: &RootfsPlan) -> Result<OwnedFd> {
 }
 
 /// Every configured mount, in order.
-pub fn mount_all(root: BorrowedFd<'_>, plan: &RootfsPlan, in_userns: bool, new_cgroupns: bool, cg: Option<&Cgroup>) -> Result<()> {
-    for m in &plan.mounts {
-        mount_one(root, m, in_userns, new_cgroupns, cg)
+/// `idmapped` holds the detached idmapped mounts berth prepared
+/// (`super::idmap`), one slot per entry of `plan.mounts`.
+pub fn mount_all(
+    root: BorrowedFd<'_>,
+    plan: &RootfsPlan,
+    idmapped: &[Option<OwnedFd>],
+    in_userns: bool,
+    new_cgroupns: bool,
+    cg: Option<&Cgroup>,
+) -> Result<()> {
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let r = match idmapped.get(i).and_then(|f| f.as_ref()) {
+            Some(tree) => mount_idmapped(root, m, tree.as_fd(), in_userns),
+            None => mount_one(root, m, in_userns, new_cgroupns, cg),
+        };
+        r
             .map_err(|e| Error::Init(format!("mount `{}` on `{}`: {e}", source_name(m), m.dest.display())))?;
     }
     Ok(())
@@ -77,6 +90,17 @@ fn mount_bind(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> 
     let target = if meta.is_dir() { paths::mkdir_all(root, &m.dest, 0o755)? } else { paths::ensure_file(root, &m.dest)? };
     let rec = if m.opts.is_recursive_bind() { MsFlags::MS_REC } else { MsFlags::empty() };
     mount(Some(src), &fd_path(target.as_fd()), NONE, MsFlags::MS_BIND | rec, NONE).ctx(|| "bind".to_string())?;
+    finish_mount(root, m, true, in_userns)
+}
+
+/// Attach a detached idmapped copy of the bind source (made by berth) at
+/// the destination, then apply the mount's other options.
+fn mount_idmapped(root: BorrowedFd<'_>, m: &MountOp, tree: BorrowedFd<'_>, in_userns: bool) -> Result<()> {
+    let is_dir = nix::sys::stat::fstat(tree)
+        .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+        .ctx(|| "stat the idmapped source".to_string())?;
+    let target = if is_dir { paths::mkdir_all(root, &m.dest, 0o755)? } else { paths::ensure_file(root, &m.dest)? };
+    sfs::move_mount_onto(tree, target.as_fd()).ctx(|| "attach the idmapped mount".to_string())?;
     finish_mount(root, m, true, in_userns)
 }
 

@@ -17,6 +17,8 @@ enum Opt {
     Recursive(bool, u64),
     /// berth/runc extension: copy the directory's content into a new tmpfs.
     TmpCopyUp,
+    /// An idmapped bind mount (config.md): recursive (`ridmap`) or not.
+    Idmap(bool),
 }
 
 const NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
@@ -31,6 +33,7 @@ const TABLE: &[(&str, Opt)] = &[
     ("diratime", Opt::Flag(true, MsFlags::MS_NODIRATIME)),
     ("dirsync", Opt::Flag(false, MsFlags::MS_DIRSYNC)),
     ("exec", Opt::Flag(true, MsFlags::MS_NOEXEC)),
+    ("idmap", Opt::Idmap(false)),
     ("iversion", Opt::Flag(false, MsFlags::MS_I_VERSION)),
     ("lazytime", Opt::Flag(false, MsFlags::MS_LAZYTIME)),
     ("loud", Opt::Flag(true, MsFlags::MS_SILENT)),
@@ -55,6 +58,7 @@ const TABLE: &[(&str, Opt)] = &[
     ("relatime", Opt::Flag(false, MsFlags::MS_RELATIME)),
     ("remount", Opt::Flag(false, MsFlags::MS_REMOUNT)),
     ("rexec", Opt::Recursive(true, sfs::MOUNT_ATTR_NOEXEC)),
+    ("ridmap", Opt::Idmap(true)),
     ("rnoatime", Opt::Recursive(false, sfs::MOUNT_ATTR_NOATIME)),
     ("rnodev", Opt::Recursive(false, sfs::MOUNT_ATTR_NODEV)),
     ("rnodiratime", Opt::Recursive(false, sfs::MOUNT_ATTR_NODIRATIME)),
@@ -102,6 +106,8 @@ pub struct Parsed {
     /// Options passed to the filesystem (`mode=755,size=65536k`).
     pub data: String,
     pub tmpcopyup: bool,
+    /// `idmap` (Some(false)) or `ridmap` (Some(true)).
+    pub idmap: Option<bool>,
 }
 
 impl Parsed {
@@ -122,6 +128,7 @@ impl Default for Parsed {
             rec_clear: 0,
             data: String::new(),
             tmpcopyup: false,
+            idmap: None,
         }
     }
 }
@@ -146,6 +153,7 @@ pub fn parse(options: &[String]) -> Parsed {
                 p.rec_set &= !a;
             }
             Some(Opt::TmpCopyUp) => p.tmpcopyup = true,
+            Some(Opt::Idmap(rec)) => p.idmap = Some(rec || p.idmap == Some(true)),
             None => data.push(o),
         }
     }
@@ -189,5 +197,14 @@ mod tests {
         sorted.sort();
         assert_eq!(n, sorted);
         assert!(n.contains(&"tmpcopyup") && n.contains(&"rnosymfollow"));
+        assert!(n.contains(&"idmap") && n.contains(&"ridmap"));
+    }
+
+    #[test]
+    fn idmap_options_are_not_passed_to_the_filesystem() {
+        let p = parse(&v(&["rbind", "ridmap"]));
+        assert_eq!((p.idmap, p.data.as_str()), (Some(true), ""));
+        assert_eq!(parse(&v(&["bind", "idmap"])).idmap, Some(false));
+        assert_eq!(parse(&v(&["bind"])).idmap, None);
     }
 }

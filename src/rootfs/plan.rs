@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use nix::mount::MsFlags;
 use nix::sys::stat::SFlag;
-use oci_spec::runtime::{LinuxDeviceType, Spec};
+use oci_spec::runtime::{LinuxDeviceType, LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use super::options::{self, Parsed};
 use crate::error::{Error, Result};
@@ -31,6 +31,19 @@ pub struct MountOp {
     pub dest: PathBuf,
     pub fstype: Option<String>,
     pub opts: Parsed,
+    /// An idmapped bind mount: the mappings its user namespace gets.
+    pub idmap: Option<IdMap>,
+}
+
+/// The id mappings of an idmapped mount (the format of a user namespace's
+/// `uid_map`: an id on the source filesystem is `containerID`, and is seen
+/// through the mount as `hostID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMap {
+    pub uid: Vec<LinuxIdMapping>,
+    pub gid: Vec<LinuxIdMapping>,
+    /// `ridmap`: every mount of an `rbind` tree, not just its top.
+    pub recursive: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +139,50 @@ fn propagation(field: &str, v: &str) -> Result<MsFlags> {
     })
 }
 
+/// config.md: `idmap`/`ridmap`, or `uidMappings` with `gidMappings` (which
+/// imply `idmap`), on a bind mount. Without mappings of its own the mount
+/// takes those of the user namespace the container creates.
+fn idmap_of(spec: &Spec, i: usize, m: &oci_spec::runtime::Mount, kind: Kind, opts: &Parsed) -> Result<Option<IdMap>> {
+    let field = format!("mounts[{i}]");
+    let (uid, gid) = (m.uid_mappings().as_ref(), m.gid_mappings().as_ref());
+    if uid.is_some() != gid.is_some() {
+        return Err(Error::config(field, "`uidMappings` and `gidMappings` must be given together"));
+    }
+    if opts.idmap.is_none() && uid.is_none() {
+        return Ok(None);
+    }
+    if kind != Kind::Bind {
+        return Err(Error::config(field, "`idmap`, `ridmap` and id mappings are only supported on bind mounts"));
+    }
+    let (uid, gid) = match (uid, gid) {
+        (Some(u), Some(g)) => (u.clone(), g.clone()),
+        _ => {
+            let linux = spec.linux().as_ref();
+            let own_userns = linux
+                .and_then(|l| l.namespaces().as_ref())
+                .into_iter()
+                .flatten()
+                .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+            let maps = linux.and_then(|l| Some((l.uid_mappings().clone()?, l.gid_mappings().clone()?)));
+            match maps {
+                Some(maps) if own_userns => maps,
+                _ => {
+                    return Err(Error::config(
+                        field,
+                        "`idmap` needs `uidMappings` and `gidMappings`, or a user namespace the container creates with its own mappings",
+                    ))
+                }
+            }
+        }
+    };
+    for (name, maps) in [("uidMappings", &uid), ("gidMappings", &gid)] {
+        if maps.is_empty() || maps.iter().any(|x| x.size() == 0) {
+            return Err(Error::config(format!("mounts[{i}].{name}"), "must be non-empty mappings of non-zero size"));
+        }
+    }
+    Ok(Some(IdMap { uid, gid, recursive: opts.idmap == Some(true) }))
+}
+
 /// Build the root filesystem plan for a config in `bundle`.
 pub fn plan(spec: &Spec, bundle: &Path) -> Result<RootfsPlan> {
     let root = spec.root().as_ref().ok_or_else(|| Error::config("root", "is required"))?;
@@ -144,7 +201,8 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<RootfsPlan> {
         if kind == Kind::Bind && source.is_none() {
             return Err(Error::config(format!("mounts[{i}].source"), "a bind mount needs a source"));
         }
-        mounts.push(MountOp { kind, source, dest, fstype, opts });
+        let idmap = idmap_of(spec, i, m, kind, &opts)?;
+        mounts.push(MountOp { kind, source, dest, fstype, opts, idmap });
     }
     let setup_dev = !mounts.iter().any(|m| m.dest == Path::new("/dev") && m.kind == Kind::Bind);
     let linux = spec.linux().as_ref();
@@ -241,6 +299,42 @@ mod tests {
         assert!(e.unwrap_err().to_string().contains("weird"));
         let e = plan(&spec(r#","mounts":[{"destination":"/x","options":["bind"]}]"#), Path::new("/b"));
         assert!(e.unwrap_err().to_string().contains("mounts[0].source"));
+    }
+
+    #[test]
+    fn idmapped_mounts() {
+        let maps = r#""uidMappings":[{"containerID":1000,"hostID":0,"size":1}],"gidMappings":[{"containerID":1000,"hostID":0,"size":1}]"#;
+        let s = spec(&format!(r#","mounts":[{{"destination":"/a","source":"/x","options":["rbind","ridmap"],{maps}}},
+            {{"destination":"/b","source":"/x","options":["bind"],{maps}}}]"#));
+        let p = plan(&s, Path::new("/b")).unwrap();
+        let a = p.mounts[0].idmap.as_ref().unwrap();
+        assert!(a.recursive);
+        assert_eq!((a.uid[0].container_id(), a.uid[0].host_id()), (1000, 0));
+        assert!(!p.mounts[1].idmap.as_ref().unwrap().recursive, "mappings alone imply idmap");
+        // the container's own user namespace mappings when none are given
+        let s = spec(
+            r#","mounts":[{"destination":"/a","source":"/x","options":["bind","idmap"]}],
+            "linux":{"namespaces":[{"type":"user"}],"uidMappings":[{"containerID":0,"hostID":100000,"size":65536}],
+            "gidMappings":[{"containerID":0,"hostID":100000,"size":65536}]}"#,
+        );
+        let a = plan(&s, Path::new("/b")).unwrap().mounts[0].idmap.clone().unwrap();
+        assert_eq!((a.uid[0].host_id(), a.gid[0].size()), (100000, 65536));
+        assert!(plan(&spec(r#","mounts":[{"destination":"/a","source":"/x","options":["bind"]}]"#), Path::new("/b")).unwrap().mounts[0]
+            .idmap
+            .is_none());
+    }
+
+    #[test]
+    fn bad_idmapped_mounts_are_refused() {
+        for (m, want) in [
+            (r#"{"destination":"/a","source":"/x","options":["bind","idmap"]}"#, "needs `uidMappings`"),
+            (r#"{"destination":"/a","type":"tmpfs","source":"tmpfs","options":["idmap"],"uidMappings":[{"containerID":0,"hostID":1,"size":1}],"gidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#, "only supported on bind mounts"),
+            (r#"{"destination":"/a","source":"/x","options":["bind"],"uidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#, "must be given together"),
+            (r#"{"destination":"/a","source":"/x","options":["bind"],"uidMappings":[],"gidMappings":[]}"#, "mounts[0].uidMappings"),
+        ] {
+            let e = plan(&spec(&format!(r#","mounts":[{m}]"#)), Path::new("/b")).unwrap_err().to_string();
+            assert!(e.contains(want), "{m}: {e}");
+        }
     }
 
     #[test]
