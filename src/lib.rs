@@ -13,6 +13,7 @@
 //! - `mountinfo`    parsing /proc/self/mountinfo (shared by rootfs, cgroups, image)
 //! - `namespaces`   the namespace table (config type <-> clone flag) and plan
 //! - `rootfs`       mount planning (pure) and applying, /dev, pivot_root, masked/readonly paths
+//! - `rootless`     unprivileged operation: state root, id maps, best-effort cgroups
 //! - `capabilities` the capability name table and applying the five sets
 //! - `seccomp`      `linux.seccomp` -> BPF program, installed with seccomp(2)
 //! - `exec_guard`   the final exec through a sealed memfd trampoline (CVE-2019-5736)
@@ -36,6 +37,7 @@ pub mod mountinfo;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;
+pub mod rootless;
 pub mod seccomp;
 pub mod spec;
 pub mod state;

@@ -98,6 +98,28 @@ pub fn open_proc_ns(pid: u32, name: &str) -> Result<std::os::fd::OwnedFd> {
         .map_err(|e| Error::Init(format!("open `{p}`: {}", e.desc().to_lowercase())))
 }
 
+/// Host pids of the processes in the pid namespace of `pid` (the init of
+/// a container with a pid namespace of its own): what a container without
+/// a cgroup holds. Processes we may not inspect are left out.
+pub fn pids_in_pidns_of(pid: i32) -> Vec<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(ns) = std::fs::metadata(format!("/proc/{pid}/ns/pid")) else {
+        return Vec::new();
+    };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out: Vec<i32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::metadata(format!("/proc/{p}/ns/pid")).is_ok_and(|m| m.ino() == ns.ino() && m.dev() == ns.dev())
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 /// The text of a `uid_map`/`gid_map` file for `maps` (one line each).
 pub fn id_map_text(maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>) -> String {
     maps.into_iter()

@@ -72,6 +72,39 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The limits `r` asks for, by field name: everything but device rules,
+/// which a rootless container cannot get around anyway (it cannot mknod).
+pub fn limits_in(r: &LinuxResources) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for (set, name) in [
+        (r.memory().is_some(), "memory"),
+        (r.cpu().is_some(), "cpu"),
+        (r.pids().is_some(), "pids"),
+        (r.block_io().is_some(), "blockIO"),
+        (r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty()), "hugepageLimits"),
+        (r.network().is_some(), "network"),
+        (r.rdma().as_ref().is_some_and(|m| !m.is_empty()), "rdma"),
+        (r.unified().as_ref().is_some_and(|m| !m.is_empty()), "unified"),
+    ] {
+        if set {
+            out.push(name);
+        }
+    }
+    out
+}
+
+impl Error {
+    /// The cgroup tree is not ours to change (EACCES, EPERM, EROFS): what a
+    /// rootless caller meets on a host that delegated it no cgroup.
+    pub fn is_permission(&self) -> bool {
+        let io = match self {
+            Error::Mkdir { source, .. } | Error::Write { source, .. } | Error::Open { source, .. } => source,
+            _ => return false,
+        };
+        matches!(io.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS))
+    }
+}
+
 /// What to do when the kernel answers a planned write with EINVAL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OnEinval {
@@ -155,6 +188,15 @@ impl Cgroup {
         for h in v1.iter_mut().chain(unified.iter_mut()) {
             h.create_from = paths::first_missing(&h.mountpoint, &h.path);
         }
+        Ok(Cgroup { layout, v1, unified })
+    }
+
+    /// The caller's own cgroup, as a rootless container without a cgroup of
+    /// its own sees it (for its `cgroup` mount). Never created or removed.
+    pub fn own() -> Result<Cgroup> {
+        let mounts = paths::parse_mountinfo(&fsops::read("/proc/self/mountinfo")?);
+        let own = paths::parse_proc_cgroup(&fsops::read("/proc/self/cgroup")?);
+        let (layout, v1, unified) = paths::own_with(&mounts, &own)?;
         Ok(Cgroup { layout, v1, unified })
     }
 

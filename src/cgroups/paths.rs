@@ -210,6 +210,21 @@ pub(crate) fn resolve_with(
     Ok((layout, v1, unified))
 }
 
+/// The caller's own cgroup in every hierarchy (where a rootless container
+/// without a cgroup of its own stays).
+pub(crate) fn own_with(mounts: &[CgroupMount], own: &[ProcCgroup]) -> Result<(Layout, Vec<Hierarchy>, Option<Hierarchy>)> {
+    let (layout, mut v1, mut unified) = resolve_with(mounts, own, "")?;
+    if let (Some(u), Some(mount), Some(line)) =
+        (unified.as_mut(), mounts.iter().find(|m| m.unified), own.iter().find(|l| l.controllers.is_empty()))
+    {
+        u.path = join_in_mount(mount, &line.path);
+    }
+    for h in v1.iter_mut().chain(unified.iter_mut()) {
+        h.path = h.path.components().collect();
+    }
+    Ok((layout, v1, unified))
+}
+
 /// The topmost missing directory between the mountpoint and `path`.
 pub(crate) fn first_missing(mountpoint: &Path, path: &Path) -> Option<PathBuf> {
     let rel = path.strip_prefix(mountpoint).ok()?;
@@ -254,6 +269,20 @@ mod tests {
         assert_eq!(clean_path("../../a/./b/"), "a/b");
         assert_eq!(clean_path("/a/../../b"), "/b");
         assert_eq!(clean_path(""), "");
+    }
+
+    #[test]
+    fn own_cgroup_dirs() {
+        let m = parse_mountinfo(MOUNTINFO);
+        let own = parse_proc_cgroup(PROC);
+        let (_, v1, uni) = own_with(&m, &own).unwrap();
+        for h in v1.iter().chain(uni.iter()) {
+            assert!(!h.path.to_string_lossy().ends_with('/'), "{}", h.path.display());
+            assert!(h.path.starts_with(&h.mountpoint));
+        }
+        let (_, _, uni) = resolve_with(&m, &own, "x").unwrap();
+        let (_, _, own_uni) = own_with(&m, &own).unwrap();
+        assert_eq!(uni.unwrap().path.parent(), Some(own_uni.unwrap().path.as_path()));
     }
 
     #[test]

@@ -31,8 +31,9 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn options(&self) -> Options {
+    pub fn options(&self, g: &Globals) -> Options {
         Options {
+            rootless: g.rootless,
             id: self.id.clone(),
             bundle: self.bundle.clone(),
             pid_file: self.pid_file.clone(),
@@ -45,6 +46,6 @@ impl Args {
 }
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
-    parent::create(&g.root, &a.options(), None)?;
+    parent::create(&g.root, &a.options(g), None)?;
     Ok(())
 }

@@ -36,8 +36,15 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     if a.all {
         // As runc: every process in the cgroup, whatever the status. Without
         // a pid namespace of its own, processes outlive a stopped init.
-        if let Some(cg) = &stored.cgroup {
-            cg.kill_all(sig)?;
+        match &stored.cgroup {
+            Some(cg) => cg.kill_all(sig)?,
+            // No cgroup (rootless): the processes of its pid namespace.
+            None if !stored.shares_host_pidns && crate::state::init_alive(stored.pid, stored.start_time) => {
+                for p in crate::namespaces::pids_in_pidns_of(stored.pid) {
+                    let _ = kill(Pid::from_raw(p), sig);
+                }
+            }
+            None => {}
         }
         return Ok(());
     }

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Result};
-use crate::state::store::{ContainerDir, DEFAULT_ROOT};
+use crate::state::store::ContainerDir;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,7 +47,7 @@ pub struct Cli {
     /// Use systemd to manage cgroups (not built yet)
     #[arg(long = "systemd-cgroup")]
     pub systemd_cgroup: bool,
-    /// Rootless mode: true, false or auto (only `false`/`auto` as root)
+    /// Rootless mode: true, false or auto (auto: when not root, or in a user namespace)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub rootless: Option<String>,
     /// Path to criu (accepted for compatibility; checkpoint is not supported)
@@ -97,6 +97,8 @@ pub enum Command {
 /// Settings every verb shares.
 pub struct Globals {
     pub root: PathBuf,
+    /// No privileges over the host (see `crate::rootless`).
+    pub rootless: bool,
 }
 
 impl Globals {
@@ -122,11 +124,9 @@ pub fn run(cli: Cli) -> Result<()> {
     if cli.systemd_cgroup {
         return Err(Error::Unsupported("--systemd-cgroup: the systemd cgroup driver is not built yet".into()));
     }
-    if cli.rootless.as_deref() == Some("true") {
-        return Err(Error::Unsupported("--rootless=true: rootless containers are not built yet".into()));
-    }
-    let root = cli.root.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
-    let g = Globals { root };
+    let rootless = crate::rootless::decide(cli.rootless.as_deref())?;
+    let root = cli.root.clone().unwrap_or_else(crate::rootless::default_root);
+    let g = Globals { root, rootless };
     let Some(cmd) = cli.command else {
         return Err(Error::Usage("no command given (try --help)".into()));
     };

@@ -19,7 +19,11 @@ pub(super) fn load_with_cgroup(g: &Globals, id: &str) -> Result<(ContainerDir, S
     let cg = stored
         .cgroup
         .clone()
-        .ok_or_else(|| Error::Unsupported(format!("container {id} has no cgroup")))?;
+        .ok_or_else(|| {
+            Error::Unsupported(format!(
+                "container {id} has no cgroup of its own (rootless, and the host delegated no writable cgroup): this needs one"
+            ))
+        })?;
     Ok((dir, stored, cg))
 }
 

@@ -37,6 +37,10 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     let stored = dir.load()?;
     let pids = match &stored.cgroup {
         Some(cg) => cg.pids()?,
+        // No cgroup (rootless): the processes of its pid namespace.
+        None if !stored.shares_host_pidns && crate::state::init_alive(stored.pid, stored.start_time) => {
+            crate::namespaces::pids_in_pidns_of(stored.pid)
+        }
         None => Vec::new(),
     };
     match a.format.as_str() {

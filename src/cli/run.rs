@@ -26,7 +26,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
-    let opts = a.create.options();
+    let opts = a.create.options(g);
     let bundle = crate::spec::load::load_bundle(&opts.bundle)?;
     let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
     if a.detach {

@@ -18,7 +18,11 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let path = a.bundle.join("config.json");
-    let text = if a.rootless { template::ROOTLESS_JSON } else { template::DEFAULT_JSON };
+    let text = if a.rootless {
+        rootless_text(nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())
+    } else {
+        template::DEFAULT_JSON.to_string()
+    };
     let mut f = match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -27,4 +31,28 @@ pub fn run(a: Args) -> Result<()> {
         Err(e) => return Err(e).ctx(|| format!("create `{}`", path.display())),
     };
     f.write_all(text.as_bytes()).ctx(|| format!("write `{}`", path.display()))
+}
+
+/// runc's `spec --rootless`: container root maps to the caller's own uid
+/// and gid (the first `hostID` is the uid mapping's, the second the gid's).
+fn rootless_text(uid: u32, gid: u32) -> String {
+    let t = template::ROOTLESS_JSON;
+    let (uids, gids) = t.split_at(t.find("\"gidMappings\"").unwrap_or(t.len()));
+    let host = |part: &str, id: u32| part.replacen("\"hostID\": 0,", &format!("\"hostID\": {id},"), 1);
+    host(uids, uid) + &host(gids, gid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rootless_maps_root_to_the_caller() {
+        let v: serde_json::Value = serde_json::from_str(&rootless_text(1000, 1001)).unwrap();
+        assert_eq!(v["linux"]["uidMappings"][0]["hostID"], 1000);
+        assert_eq!(v["linux"]["gidMappings"][0]["hostID"], 1001);
+        assert_eq!(v["linux"]["uidMappings"][0]["containerID"], 0);
+        let v: serde_json::Value = serde_json::from_str(&rootless_text(0, 5)).unwrap();
+        assert_eq!((v["linux"]["uidMappings"][0]["hostID"].as_u64(), v["linux"]["gidMappings"][0]["hostID"].as_u64()), (Some(0), Some(5)));
+    }
 }

@@ -31,10 +31,6 @@ pub struct InitFds {
 
 /// Run the init. Never returns.
 pub fn run(plan: &Plan, fds: InitFds) -> ! {
-    // Until the final exec this process is a copy of berth: keep other
-    // processes (in the container too, once it shares our pid namespace
-    // with `exec`'d ones) from opening /proc/<pid>/exe or our memory.
-    let _ = nix::sys::prctl::set_dumpable(false);
     let code = match setup(plan, &fds) {
         Ok(never) => match never {},
         Err(e) => {
@@ -64,8 +60,14 @@ fn process(plan: &Plan) -> Result<&Process> {
 }
 
 fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
-    // 1. The parent writes our id maps and puts us in the cgroup first.
+    // 1. The parent writes our id maps and puts us in the cgroup first
+    //    (an unprivileged parent can only write the maps of a dumpable
+    //    process: /proc/<pid> of a non-dumpable one belongs to root).
     wait_for(&fds.chan, "go")?;
+    // Until the final exec this process is a copy of berth: keep other
+    // processes (in the container too, once it shares our pid namespace
+    // with `exec`'d ones) from opening /proc/<pid>/exe or our memory.
+    let _ = nix::sys::prctl::set_dumpable(false);
     let in_userns = plan.ns.has_userns();
     if plan.ns.creates(LinuxNamespaceType::User) {
         attrs::become_root()?;

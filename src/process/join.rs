@@ -34,6 +34,11 @@ struct ExecPlan {
     /// Namespaces of the init to join in the child, in order (user first,
     /// mount last).
     join: Vec<(OwnedFd, CloneFlags)>,
+    /// pid and time namespaces the child enters after the others, then
+    /// forks so that its child is in them: an unprivileged berth cannot
+    /// enter them itself (setns needs CAP_SYS_ADMIN in its own user
+    /// namespace), but the child has it once in the container's.
+    late: Vec<(OwnedFd, CloneFlags)>,
     in_userns: bool,
 }
 
@@ -71,7 +76,8 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
     if opts.process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::config("process.args", "must not be empty"));
     }
-    let plan = ExecPlan {
+    let mut plan = ExecPlan {
+        late: Vec::new(),
         env: opts.process.env().clone().unwrap_or_default(),
         in_userns: join.iter().any(|(_, f)| *f == CloneFlags::CLONE_NEWUSER),
         process: opts.process,
@@ -81,15 +87,29 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
         join,
     };
     let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
-    // pid and time namespaces: entered for our children around the clone.
+    // pid and time namespaces: entered for our children around the clone,
+    // or by the child itself when we are unprivileged.
+    let unprivileged = !nix::unistd::geteuid().is_root();
     let mut restore = Vec::new();
+    let mut late = Vec::new();
     for (name, own, flag) in [("pid", "pid_for_children", libc::CLONE_NEWPID), ("time", "time_for_children", libc::CLONE_NEWTIME)] {
         if !same_ns(pid, name) && !same_ns(pid, own) {
             let flag = CloneFlags::from_bits_retain(flag);
+            let target = open_proc_ns(pid as u32, name)?;
+            if unprivileged {
+                late.push((target, flag));
+                continue;
+            }
             restore.push((open_proc_ns(std::process::id(), own)?, flag));
-            setns(open_proc_ns(pid as u32, name)?.as_fd(), flag).ctx(|| format!("join the container's {name} namespace"))?;
+            setns(target.as_fd(), flag).ctx(|| format!("join the container's {name} namespace"))?;
         }
     }
+    if !late.is_empty() {
+        // The process that runs is our grandchild: adopt it when its parent
+        // exits, so a foreground exec can wait for it.
+        nix::sys::prctl::set_child_subreaper(true).ctx(|| "become a child subreaper".to_string())?;
+    }
+    plan.late = late;
     let cgroup_fd = match &stored.cgroup {
         Some(cg) => cg.open_dir_fd()?,
         None => None,
@@ -108,30 +128,37 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
     for (fd, flag) in restore.into_iter().rev() {
         setns(fd.as_fd(), flag).ctx(|| "return to berth's own namespaces".to_string())?;
     }
-    let fail = |e: Error| {
+    let mut child = child;
+    let fail = |child: i32, e: Error| {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), nix::sys::signal::Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
         e
     };
     if cgroup_fd.is_none() {
         if let Some(cg) = &stored.cgroup {
-            cg.add_pid(child).map_err(|e| fail(e.into()))?;
+            cg.add_pid(child).map_err(|e| fail(child, e.into()))?;
         }
     }
-    parent_chan.send(&Message::Go).ctx(|| "start the exec process".to_string()).map_err(fail)?;
+    parent_chan.send(&Message::Go).ctx(|| "start the exec process".to_string()).map_err(|e| fail(child, e))?;
     loop {
-        match parent_chan.recv_with_fd().ctx(|| "read from the exec process".to_string()).map_err(fail)? {
+        match parent_chan.recv_with_fd().ctx(|| "read from the exec process".to_string()).map_err(|e| fail(child, e))? {
             Some((Message::Ready, _)) => break,
+            Some((Message::Forked(grandchild), _)) if !plan.late.is_empty() && grandchild > 0 => {
+                // The child is done; once it is reaped its child is ours.
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
+                child = grandchild;
+                parent_chan.send(&Message::Go).ctx(|| "start the exec process".to_string()).map_err(|e| fail(child, e))?;
+            }
             Some((Message::SeccompFd, listener)) => {
                 let st = stored.oci(crate::state::Status::Running);
                 if let Err(e) = super::parent::pass_listener(plan.seccomp.as_ref(), listener, child, &st) {
                     let _ = parent_chan.send(&Message::Error(e.to_string()));
-                    return Err(fail(e));
+                    return Err(fail(child, e));
                 }
-                parent_chan.send(&Message::SeccompDone).ctx(|| "resume the exec process".to_string()).map_err(fail)?;
+                parent_chan.send(&Message::SeccompDone).ctx(|| "resume the exec process".to_string()).map_err(|e| fail(child, e))?;
             }
-            Some((Message::Error(e), _)) => return Err(fail(Error::Init(e))),
-            _ => return Err(fail(Error::Init("the exec process exited during setup".into()))),
+            Some((Message::Error(e), _)) => return Err(fail(child, Error::Init(e))),
+            _ => return Err(fail(child, Error::Init("the exec process exited during setup".into()))),
         }
     }
     if let Some(p) = &opts.pid_file {
@@ -160,6 +187,21 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>)
     }
     for (fd, flag) in &plan.join {
         setns(fd.as_fd(), *flag).ctx(|| format!("join the container's namespace ({flag:?})"))?;
+    }
+    if !plan.late.is_empty() {
+        for (fd, flag) in &plan.late {
+            setns(fd.as_fd(), *flag).ctx(|| format!("join the container's namespace ({flag:?})"))?;
+        }
+        match clone_process(0, None).ctx(|| "fork into the container's pid namespace".to_string())? {
+            (Forked::Parent(grandchild), _) => {
+                let _ = chan.send(&Message::Forked(grandchild));
+                crate::sys::process::exit_now(0)
+            }
+            (Forked::Child, _) => match chan.recv().ctx(|| "wait for berth".to_string())? {
+                Some(Message::Go) => {}
+                _ => crate::sys::process::exit_now(1),
+            },
+        }
     }
     let p = &plan.process;
     if p.terminal().unwrap_or(false) {

@@ -29,6 +29,8 @@ pub struct Options {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// No privileges over the host (`crate::rootless`).
+    pub rootless: bool,
 }
 
 /// Everything the container needs, planned and validated up front.

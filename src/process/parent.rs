@@ -89,6 +89,12 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     let cgroups_path = plan.spec.linux().as_ref().and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
     let cgroup = Cgroup::resolve(cgroups_path.as_deref(), &opts.id)?;
     plan.cgroup = Some(cgroup.clone());
+    if opts.rootless && !nix::unistd::geteuid().is_root() && !plan.ns.has_userns() {
+        return Err(Error::config(
+            "linux.namespaces",
+            "a rootless container needs a user namespace (`berth spec --rootless` writes a config with one)",
+        ));
+    }
 
     // From here on, everything is undone on failure.
     dir.reserve()?;
@@ -108,10 +114,31 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         shares_host_pidns: !plan.ns.creates(LinuxNamespaceType::Pid) && plan.ns.joins(LinuxNamespaceType::Pid).is_none(),
     };
     dir.save(&stored)?;
-    cgroup.create()?;
-    cleanup.cgroup = Some(cgroup.clone());
-    if let Some(r) = plan.spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
-        for w in cgroup.apply(r)? {
+    let resources = plan.spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    let cgroup = match cgroup.create() {
+        Ok(()) => Some(cgroup),
+        // Rootless on a host that delegated no cgroup: without limits the
+        // container stays in the caller's cgroup (as runc's rootless mode).
+        Err(e) if opts.rootless && e.is_permission() => {
+            let _ = cgroup.destroy();
+            let wanted = resources.map(crate::cgroups::limits_in).unwrap_or_default();
+            if !wanted.is_empty() {
+                let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
+                return Err(Error::Unsupported(format!(
+                    "rootless: cannot apply linux.resources ({}) without write access to the cgroup tree: {why}",
+                    wanted.join(", ")
+                )));
+            }
+            stored.cgroup = None;
+            dir.save(&stored)?;
+            plan.cgroup = Cgroup::own().ok();
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    cleanup.cgroup = cgroup.clone();
+    if let (Some(cg), Some(r)) = (&cgroup, resources) {
+        for w in cg.apply(r)? {
             logging::warn(&w);
         }
     }
@@ -121,7 +148,10 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         (None, Some(p)) if plan.terminal => Some(crate::terminal::connect(p)?),
         _ => None,
     };
-    let cgroup_fd = cgroup.open_dir_fd()?;
+    let cgroup_fd = match &cgroup {
+        Some(cg) => cg.open_dir_fd()?,
+        None => None,
+    };
     let (pid, parent_chan) = spawn_init(&plan, cgroup_fd.as_ref().map(|f| f.as_fd()), state_dir_fd, console)?;
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
@@ -132,8 +162,8 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     if plan.ns.creates(LinuxNamespaceType::User) {
         write_id_maps(pid, &plan)?;
     }
-    if cgroup_fd.is_none() {
-        cgroup.add_pid(pid)?;
+    if let (None, Some(cg)) = (&cgroup_fd, &cgroup) {
+        cg.add_pid(pid)?;
     }
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
     loop {
@@ -256,7 +286,12 @@ fn write_time_offsets(plan: &Plan) -> Result<()> {
 /// line per mapping (user_namespaces(7)).
 fn write_id_maps(pid: i32, plan: &Plan) -> Result<()> {
     let linux = plan.spec.linux().as_ref();
-    crate::namespaces::write_id_maps(pid, linux.and_then(|l| l.uid_mappings().as_ref()), linux.and_then(|l| l.gid_mappings().as_ref()))
+    let (uid, gid) = (linux.and_then(|l| l.uid_mappings().as_ref()), linux.and_then(|l| l.gid_mappings().as_ref()));
+    if nix::unistd::geteuid().is_root() {
+        return crate::namespaces::write_id_maps(pid, uid, gid);
+    }
+    let none = Vec::new();
+    crate::rootless::write_id_maps(pid, uid.unwrap_or(&none), gid.unwrap_or(&none))
 }
 
 /// The host uid/gid that container root maps to (owner of the exec fifo).
@@ -279,8 +314,11 @@ fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
     // mkfifo is subject to the umask; make it writable by the container user.
     std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o622))
         .ctx(|| format!("chmod exec fifo `{}`", p.display()))?;
-    let (uid, gid) = host_root(plan);
-    std::os::unix::fs::chown(&p, Some(uid), Some(gid)).ctx(|| format!("chown exec fifo `{}`", p.display()))?;
+    // Only real root can give it away; a rootless caller is container root.
+    if nix::unistd::geteuid().is_root() {
+        let (uid, gid) = host_root(plan);
+        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).ctx(|| format!("chown exec fifo `{}`", p.display()))?;
+    }
     nix::fcntl::open(&dir.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .ctx(|| format!("open state directory `{}`", dir.path.display()))
 }

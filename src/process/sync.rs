@@ -39,6 +39,10 @@ pub enum Message {
     SeccompFd,
     /// The listener fd reached the seccomp agent.
     SeccompDone,
+    /// exec by an unprivileged berth: the child entered the container's pid
+    /// (or time) namespace and forked; this is the host pid of the process
+    /// that goes on (the child itself exits).
+    Forked(i32),
     Ready,
     Error(String),
 }
