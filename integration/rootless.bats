@@ -130,3 +130,28 @@ rootless_bundle() {
 	assert_output ""
 	[ -z "$(ls -A "$STATE_ROOT" 2>/dev/null)" ] || fail "state left: $(ls -A "$STATE_ROOT")"
 }
+
+@test "rootless: as root inside a user namespace (rootless podman), a config without its own user namespace runs" {
+	runc_differs "runc 1.1 fails to mount devpts with gid=5 when gid 5 is not mapped"
+	command -v unshare >/dev/null || skip "needs unshare (util-linux)"
+	# podman's rootless mode: the runtime is uid 0 of a user namespace the
+	# unprivileged user made, and the config has no user namespace
+	make_bundle "$BUNDLE" sh -c 'id -u; cat /proc/self/uid_map; test -c /dev/null && echo dev-ok; echo >/dev/shm/x && echo shm-ok'
+	update_config 'del(.linux.resources) | .linux.namespaces |= map(select(.type != "user"))'
+	chown -R "$UNPRIV:$UNPRIV" "$BUNDLE"
+	run rl_in_userns run -b "$BUNDLE" "$CID"
+	assert_success
+	assert_equal "${lines[0]}" 0 "uid inside"
+	[ "$(echo ${lines[1]})" = "0 $UNPRIV 1" ] || fail "uid_map: ${lines[1]}"
+	assert_line dev-ok
+	assert_line shm-ok
+	[ -z "$(ls -A "$STATE_ROOT" 2>/dev/null)" ] || fail "state left: $(ls -A "$STATE_ROOT")"
+}
+
+# rl_in_userns ARGS...: the runtime as root of a user namespace made by the
+# unprivileged user (its default root then is under $XDG_RUNTIME_DIR too).
+rl_in_userns() {
+	timeout -k 5 "$RUNTIME_TIMEOUT" setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK" \
+		unshare --user --map-root-user "$RUNTIME" "$@" </dev/null 3>&-
+}

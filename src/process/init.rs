@@ -68,7 +68,7 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     // processes (in the container too, once it shares our pid namespace
     // with `exec`'d ones) from opening /proc/<pid>/exe or our memory.
     let _ = nix::sys::prctl::set_dumpable(false);
-    let in_userns = plan.ns.has_userns();
+    let in_userns = plan.ns.has_userns() || plan.outer_userns;
     if plan.ns.creates(LinuxNamespaceType::User) {
         attrs::become_root()?;
     }

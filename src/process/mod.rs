@@ -51,6 +51,9 @@ pub struct Plan {
     pub env: Vec<String>,
     /// The container's cgroup, resolved by the parent before the clone.
     pub cgroup: Option<crate::cgroups::Cgroup>,
+    /// berth itself runs in a user namespace that is not the host's
+    /// (rootless podman): the container is in one even without its own.
+    pub outer_userns: bool,
     /// Detached idmapped mounts made by the parent before the clone, one
     /// slot per entry of `rootfs.mounts` (empty when there are none).
     pub idmapped: Vec<Option<std::os::fd::OwnedFd>>,
@@ -106,6 +109,7 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
         keep_fds_below: 3 + listen + opts.preserve_fds,
         env,
         cgroup: None,
+        outer_userns: crate::rootless::in_user_namespace(),
         idmapped: Vec::new(),
     })
 }

@@ -175,6 +175,15 @@ fn mount_fs(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
             let fd = paths::resolve(root, &m.dest).ctx(|| "reopen /sys".to_string())?;
             let _ = mount(NONE, &fd_path(fd.as_fd()), NONE, ro, NONE);
         }
+        // devpts `gid=5` where gid 5 is not mapped (a rootless user
+        // namespace with the caller's gid only): the pty group is moot
+        // there, so mount without it, as crun does.
+        Err(nix::errno::Errno::EINVAL) if m.fstype.as_deref() == Some("devpts") && in_userns && m.opts.data.contains("gid=") => {
+            let data: Vec<&str> = m.opts.data.split(',').filter(|o| !o.starts_with("gid=")).collect();
+            let data = data.join(",");
+            mount(Some(&source), &fd_path(target.as_fd()), m.fstype.as_deref(), m.opts.flags, Some(data.as_str()))
+                .ctx(|| "mount devpts".to_string())?;
+        }
         Err(e) => return Err(e).ctx(|| format!("mount {}", m.fstype.as_deref().unwrap_or("filesystem"))),
     }
     if let Some(old) = covered {
