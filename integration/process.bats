@@ -279,3 +279,37 @@ LISTEN_FDS=1 LISTEN_PID=1"
 	# field 19 nice, field 41 policy (3 = SCHED_BATCH)
 	assert_output "5 3"
 }
+
+@test "process.apparmorProfile on a host without AppArmor is an error naming it, and nothing is left" {
+	[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && skip "AppArmor is enabled on this host"
+	make_bundle "$BUNDLE" true
+	update_config '.process.apparmorProfile = "acme_secure_profile"'
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+	is_runc || assert_output_contains "process.apparmorProfile"
+	is_runc || assert_output_contains "AppArmor is not enabled"
+	run runtime list -q
+	assert_output ""
+	# exec --apparmor asks the same of an exec'd process
+	make_bundle "$BUNDLE" sleep 100
+	runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	run runtime exec --apparmor acme_secure_profile "$CID" true
+	assert_failure
+	is_runc || assert_output_contains "AppArmor is not enabled"
+}
+
+@test "process.selinuxLabel on a host without SELinux is an error; linux.mountLabel alone is ignored" {
+	[ -e /sys/fs/selinux/enforce ] && skip "SELinux is enabled on this host"
+	make_bundle "$BUNDLE" true
+	update_config '.process.selinuxLabel = "system_u:system_r:container_t:s0"'
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+	assert_output_contains -i "selinux"
+	run runtime list -q
+	assert_output ""
+	runc_differs "runc 1.1 passes context= to the /dev tmpfs without SELinux and fails (EINVAL)"
+	update_config 'del(.process.selinuxLabel) | .linux.mountLabel = "system_u:object_r:container_file_t:s0"'
+	run_sh 'echo ran'
+	assert_success
+	assert_output ran
+}

@@ -15,6 +15,7 @@
 //! - `rootfs`       mount planning (pure) and applying, /dev, pivot_root, masked/readonly paths
 //! - `rootless`     unprivileged operation: state root, id maps, best-effort cgroups
 //! - `capabilities` the capability name table and applying the five sets
+//! - `lsm`          AppArmor profile, SELinux process and mount labels
 //! - `seccomp`      `linux.seccomp` -> BPF program, installed with seccomp(2)
 //! - `exec_guard`   the final exec through a sealed memfd trampoline (CVE-2019-5736)
 //! - `cgroups`      cgroup v1/v2 detection, creation, resources, freeze, stats
@@ -33,6 +34,7 @@ pub mod fdpass;
 pub mod hooks;
 pub mod image;
 pub mod logging;
+pub mod lsm;
 pub mod mountinfo;
 pub mod namespaces;
 pub mod process;

@@ -53,10 +53,11 @@ pub struct Args {
     /// Allow exec in a paused container
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
-    /// Accepted for compatibility (no LSM is enabled)
-    #[arg(long = "process-label", hide = true)]
+    /// SELinux label of the process
+    #[arg(long = "process-label")]
     pub process_label: Option<String>,
-    #[arg(long, hide = true)]
+    /// AppArmor profile of the process
+    #[arg(long)]
     pub apparmor: Option<String>,
     pub id: String,
     /// The command and its arguments (without --process)
@@ -98,6 +99,12 @@ fn build_process(a: &Args, base: Option<&Process>) -> Result<Process> {
     }
     if a.no_new_privs {
         p.set_no_new_privileges(Some(true));
+    }
+    if a.apparmor.is_some() {
+        p.set_apparmor_profile(a.apparmor.clone());
+    }
+    if a.process_label.is_some() {
+        p.set_selinux_label(a.process_label.clone());
     }
     if !a.caps.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_default();

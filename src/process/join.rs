@@ -29,6 +29,7 @@ struct ExecPlan {
     process: Process,
     caps: CapPlan,
     seccomp: Option<crate::seccomp::Program>,
+    labels: crate::lsm::Labels,
     env: Vec<String>,
     keep_fds_below: u32,
     /// Namespaces of the init to join in the child, in order (user first,
@@ -76,7 +77,9 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
     if opts.process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::config("process.args", "must not be empty"));
     }
+    let labels = crate::lsm::plan(Some(&opts.process), "exec process")?;
     let mut plan = ExecPlan {
+        labels,
         late: Vec::new(),
         env: opts.process.env().clone().unwrap_or_default(),
         in_userns: join.iter().any(|(_, f)| *f == CloneFlags::CLONE_NEWUSER),
@@ -211,6 +214,7 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>)
     attrs::set_scheduler(p)?;
     attrs::set_io_priority(p)?;
     let nnp = p.no_new_privileges().unwrap_or(false);
+    crate::lsm::apply(&plan.labels)?;
     let guard = attrs::prepare_exec_guard();
     // Before any seccomp profile (which may deny close_range).
     crate::sys::process::cloexec_from(plan.keep_fds_below).ctx(|| "mark descriptors close-on-exec".to_string())?;

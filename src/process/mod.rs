@@ -51,6 +51,8 @@ pub struct Plan {
     pub env: Vec<String>,
     /// The container's cgroup, resolved by the parent before the clone.
     pub cgroup: Option<crate::cgroups::Cgroup>,
+    /// AppArmor profile and SELinux label for the container process.
+    pub labels: crate::lsm::Labels,
     /// berth itself runs in a user namespace that is not the host's
     /// (rootless podman): the container is in one even without its own.
     pub outer_userns: bool,
@@ -81,6 +83,7 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
         Some(s) => Some(crate::seccomp::compile(s)?),
         None => None,
     };
+    let labels = crate::lsm::plan(spec.process().as_ref(), "process")?;
     let terminal = process.terminal().unwrap_or(false);
     if !ns.has_mountns()
         && (!rootfs.mounts.is_empty() || !rootfs.masked.is_empty() || !rootfs.readonly_paths.is_empty() || rootfs.readonly)
@@ -110,6 +113,7 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
         env,
         cgroup: None,
         outer_userns: crate::rootless::in_user_namespace(),
+        labels,
         idmapped: Vec::new(),
     })
 }

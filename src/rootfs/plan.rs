@@ -190,6 +190,7 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<RootfsPlan> {
         return Err(Error::config("root.path", "is empty"));
     }
     let rootfs = bundle.join(root.path());
+    let mount_label = crate::lsm::mount_label(spec.linux().as_ref().and_then(|l| l.mount_label().as_ref()));
     let mut mounts = Vec::new();
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         let field = format!("mounts[{i}].destination");
@@ -200,6 +201,12 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<RootfsPlan> {
         let source = m.source().as_ref().map(|s| if kind == Kind::Bind && s.is_relative() { bundle.join(s) } else { s.clone() });
         if kind == Kind::Bind && source.is_none() {
             return Err(Error::config(format!("mounts[{i}].source"), "a bind mount needs a source"));
+        }
+        let mut opts = opts;
+        if let (Some(l), Kind::Tmpfs | Kind::Other) = (&mount_label, kind) {
+            if matches!(fstype.as_deref(), Some("tmpfs" | "devpts" | "mqueue")) {
+                opts.data = crate::lsm::with_context(&opts.data, l);
+            }
         }
         let idmap = idmap_of(spec, i, m, kind, &opts)?;
         mounts.push(MountOp { kind, source, dest, fstype, opts, idmap });
