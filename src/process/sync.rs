@@ -25,9 +25,9 @@
 //!  (any step failing in the init)  <---- Error(msg), then _exit(1)
 //! ```
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,11 +55,20 @@ pub fn pair() -> nix::Result<(Channel, Channel)> {
 }
 
 impl Channel {
+    /// send(2) of one message. The init uses this after its seccomp profile
+    /// may be loaded, so it stays the plain send/recv syscalls it always
+    /// was; only handing over the notify listener needs sendmsg.
     pub fn send(&self, m: &Message) -> std::io::Result<()> {
-        self.send_with(m, &[])
+        let data = serde_json::to_vec(m).map_err(std::io::Error::other)?;
+        loop {
+            match send(self.0.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => return r.map(drop).map_err(Into::into),
+            }
+        }
     }
 
-    /// Send `m` with descriptors attached.
+    /// Send `m` with descriptors attached (sendmsg(2), SCM_RIGHTS).
     pub fn send_with(&self, m: &Message, fds: &[BorrowedFd<'_>]) -> std::io::Result<()> {
         let data = serde_json::to_vec(m).map_err(std::io::Error::other)?;
         crate::fdpass::send(self.0.as_fd(), &data, fds)
@@ -67,10 +76,19 @@ impl Channel {
 
     /// The next message; `None` when the other side closed (it died).
     pub fn recv(&self) -> std::io::Result<Option<Message>> {
-        Ok(self.recv_with_fd()?.map(|(m, _)| m))
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Ok(0) => return Ok(None),
+                Ok(n) => return serde_json::from_slice(&buf[..n]).map(Some).map_err(std::io::Error::other),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
-    /// The next message and the descriptor sent with it, if any.
+    /// The next message and the descriptor sent with it, if any (berth's
+    /// side: the init may send its seccomp listener).
     pub fn recv_with_fd(&self) -> std::io::Result<Option<(Message, Option<OwnedFd>)>> {
         let mut buf = vec![0u8; 64 * 1024];
         match crate::fdpass::recv(self.0.as_fd(), &mut buf)? {
