@@ -34,22 +34,24 @@ pub struct Labels {
 /// Check `process`'s profile and label (`field` names it in errors: the
 /// config's `process`, or an exec'd process).
 pub fn plan(process: Option<&Process>, field: &str) -> Result<Labels> {
-    plan_with(process, field, apparmor_enabled(), selinux_enabled())
+    plan_with(process, field, apparmor_enabled, selinux_enabled)
 }
 
-fn plan_with(process: Option<&Process>, field: &str, apparmor: bool, selinux: bool) -> Result<Labels> {
+/// `apparmor` and `selinux` say whether the module is on; asked only when a
+/// profile or label is set.
+fn plan_with(process: Option<&Process>, field: &str, apparmor: impl Fn() -> bool, selinux: impl Fn() -> bool) -> Result<Labels> {
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
     let l = Labels {
         apparmor: process.and_then(|p| nonempty(p.apparmor_profile())),
         selinux: process.and_then(|p| nonempty(p.selinux_label())),
     };
-    if let (Some(p), false) = (&l.apparmor, apparmor) {
+    if let Some(p) = l.apparmor.as_ref().filter(|_| !apparmor()) {
         return Err(Error::config(
             format!("{field}.apparmorProfile"),
             format!("profile `{p}` is set, but AppArmor is not enabled on this host"),
         ));
     }
-    if let (Some(p), false) = (&l.selinux, selinux) {
+    if let Some(p) = l.selinux.as_ref().filter(|_| !selinux()) {
         return Err(Error::config(
             format!("{field}.selinuxLabel"),
             format!("label `{p}` is set, but SELinux is not enabled on this host"),
@@ -111,16 +113,16 @@ mod tests {
     #[test]
     fn labels_asked_for_on_a_host_without_the_module_are_errors() {
         let p = process(r#"{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"acme"}"#);
-        let e = plan_with(Some(&p), "process", false, false).unwrap_err().to_string();
+        let e = plan_with(Some(&p), "process", || false, || false).unwrap_err().to_string();
         assert!(e.contains("process.apparmorProfile") && e.contains("acme") && e.contains("not enabled"), "{e}");
-        assert_eq!(plan_with(Some(&p), "process", true, false).unwrap().apparmor.as_deref(), Some("acme"));
+        assert_eq!(plan_with(Some(&p), "process", || true, || false).unwrap().apparmor.as_deref(), Some("acme"));
         let p = process(r#"{"cwd":"/","user":{"uid":0,"gid":0},"selinuxLabel":"system_u:system_r:container_t:s0"}"#);
-        assert!(plan_with(Some(&p), "process", true, false).unwrap_err().to_string().contains("selinuxLabel"));
-        assert!(plan_with(Some(&p), "process", false, true).is_ok());
+        assert!(plan_with(Some(&p), "process", || true, || false).unwrap_err().to_string().contains("selinuxLabel"));
+        assert!(plan_with(Some(&p), "process", || false, || true).is_ok());
         // empty strings ask for nothing
         let p = process(r#"{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"","selinuxLabel":""}"#);
-        assert_eq!(plan_with(Some(&p), "process", false, false).unwrap(), Labels::default());
-        assert_eq!(plan_with(None, "process", false, false).unwrap(), Labels::default());
+        assert_eq!(plan_with(Some(&p), "process", || false, || false).unwrap(), Labels::default());
+        assert_eq!(plan_with(None, "process", || false, || false).unwrap(), Labels::default());
     }
 
     #[test]
