@@ -2,7 +2,8 @@
 //! JSON object per line. `--stats` prints the container's statistics once
 //! (`{"type":"stats","id":ID,"data":{...}}`); otherwise statistics are
 //! printed every interval and `{"type":"oom","id":ID}` on each OOM kill,
-//! until the container stops or its cgroup is removed.
+//! until the container's cgroup is removed (by `delete`, as with runc) or
+//! the reader goes away.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -76,18 +77,10 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
                         return Ok(());
                     }
                 }
+                // removed by a delete since the wait above: the end
+                Err(_) if cg.dirs().all(|d| !d.exists()) => return Ok(()),
                 Err(e) => crate::logging::error(&e.to_string()),
             }
-        }
-        if dir.status(&stored) == Status::Stopped {
-            // an OOM kill of the init itself may have landed after the
-            // wait above returned: report it before ending the stream
-            if let Ok(Some(kills)) = oom.wait(Duration::ZERO) {
-                for _ in 0..kills {
-                    emit(&Event { kind: "oom", id: &a.id, data: None });
-                }
-            }
-            return Ok(());
         }
     }
 }
