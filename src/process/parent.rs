@@ -115,27 +115,12 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     };
     dir.save(&stored)?;
     let resources = plan.spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-    let cgroup = match cgroup.create() {
-        Ok(()) => Some(cgroup),
-        // Rootless on a host that delegated no cgroup: without limits the
-        // container stays in the caller's cgroup (as runc's rootless mode).
-        Err(e) if opts.rootless && e.is_permission() => {
-            let _ = cgroup.destroy();
-            let wanted = resources.map(crate::cgroups::limits_in).unwrap_or_default();
-            if !wanted.is_empty() {
-                let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
-                return Err(Error::Unsupported(format!(
-                    "rootless: cannot apply linux.resources ({}) without write access to the cgroup tree: {why}",
-                    wanted.join(", ")
-                )));
-            }
-            stored.cgroup = None;
-            dir.save(&stored)?;
-            plan.cgroup = Cgroup::own().ok();
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let cgroup = create_cgroup(cgroup, opts.rootless, resources)?;
+    if cgroup.is_none() {
+        stored.cgroup = None;
+        dir.save(&stored)?;
+        plan.cgroup = Cgroup::own().ok();
+    }
     cleanup.cgroup = cgroup.clone();
     if let (Some(cg), Some(r)) = (&cgroup, resources) {
         for w in cg.apply(r)? {
@@ -166,37 +151,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         cg.add_pid(pid)?;
     }
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
-    loop {
-        let (msg, fd) = match parent_chan.recv_with_fd().ctx(|| "read from the container init".to_string())? {
-            Some((m, fd)) => (Some(m), fd),
-            None => (None, None),
-        };
-        match msg {
-            Some(Message::SeccompFd) => {
-                if let Err(e) = pass_listener(plan.seccomp.as_ref(), fd, pid, &stored.oci(Status::Creating)) {
-                    let _ = parent_chan.send(&Message::Error(e.to_string()));
-                    return Err(e);
-                }
-                parent_chan.send(&Message::SeccompDone).ctx(|| "resume the container init".to_string())?;
-            }
-            Some(Message::CreateHooks) => {
-                let st = serde_json::to_vec(&stored.oci(Status::Created)).unwrap_or_default();
-                cleanup.poststop = Some((hooks::of(&plan.spec, Stage::Poststop), st.clone()));
-                let r = hooks::run(Stage::Prestart, &hooks::of(&plan.spec, Stage::Prestart), &st)
-                    .and_then(|()| hooks::run(Stage::CreateRuntime, &hooks::of(&plan.spec, Stage::CreateRuntime), &st));
-                if let Err(e) = r {
-                    let _ = parent_chan.send(&Message::Error(e.to_string()));
-                    return Err(e);
-                }
-                let reply = Message::HooksDone(String::from_utf8_lossy(&st).into_owned());
-                parent_chan.send(&reply).ctx(|| "resume the container init".to_string())?;
-            }
-            Some(Message::Ready) => break,
-            Some(Message::Error(e)) => return Err(Error::Init(e)),
-            Some(m) => return Err(Error::Init(format!("unexpected message {m:?} from the container init"))),
-            None => return Err(Error::Init("the container init exited during setup".into())),
-        }
-    }
+    serve_init(&parent_chan, &plan, &stored, &mut cleanup)?;
     stored.creating = false;
     dir.save(&stored)?;
     if let Some(p) = &opts.pid_file {
@@ -205,6 +160,64 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     cleanup.armed = false;
     drop(cleanup);
     Ok(Created { pid, dir, stored, spec: bundle.spec })
+}
+
+/// Make the container's cgroup. Rootless on a host that delegated no
+/// cgroup: without limits the container stays in the caller's cgroup (as
+/// with runc's rootless mode) and this returns None; limits are an error.
+fn create_cgroup(cgroup: Cgroup, rootless: bool, resources: Option<&oci_spec::runtime::LinuxResources>) -> Result<Option<Cgroup>> {
+    match cgroup.create() {
+        Ok(()) => Ok(Some(cgroup)),
+        Err(e) if rootless && e.is_permission() => {
+            let _ = cgroup.destroy();
+            let wanted = resources.map(crate::cgroups::limits_in).unwrap_or_default();
+            if !wanted.is_empty() {
+                let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
+                return Err(Error::Unsupported(format!(
+                    "rootless: cannot apply linux.resources ({}) without write access to the cgroup tree: {why}",
+                    wanted.join(", ")
+                )));
+            }
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Answer the init until it is ready: pass its seccomp listener on, run the
+/// runtime-namespace hooks when it asks (arming the poststop hooks).
+fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cleanup: &mut Cleanup<'_>) -> Result<()> {
+    loop {
+        let (msg, fd) = match chan.recv_with_fd().ctx(|| "read from the container init".to_string())? {
+            Some((m, fd)) => (Some(m), fd),
+            None => (None, None),
+        };
+        match msg {
+            Some(Message::SeccompFd) => {
+                if let Err(e) = pass_listener(plan.seccomp.as_ref(), fd, stored.pid, &stored.oci(Status::Creating)) {
+                    let _ = chan.send(&Message::Error(e.to_string()));
+                    return Err(e);
+                }
+                chan.send(&Message::SeccompDone).ctx(|| "resume the container init".to_string())?;
+            }
+            Some(Message::CreateHooks) => {
+                let st = serde_json::to_vec(&stored.oci(Status::Created)).unwrap_or_default();
+                cleanup.poststop = Some((hooks::of(&plan.spec, Stage::Poststop), st.clone()));
+                let r = hooks::run(Stage::Prestart, &hooks::of(&plan.spec, Stage::Prestart), &st)
+                    .and_then(|()| hooks::run(Stage::CreateRuntime, &hooks::of(&plan.spec, Stage::CreateRuntime), &st));
+                if let Err(e) = r {
+                    let _ = chan.send(&Message::Error(e.to_string()));
+                    return Err(e);
+                }
+                let reply = Message::HooksDone(String::from_utf8_lossy(&st).into_owned());
+                chan.send(&reply).ctx(|| "resume the container init".to_string())?;
+            }
+            Some(Message::Ready) => return Ok(()),
+            Some(Message::Error(e)) => return Err(Error::Init(e)),
+            Some(m) => return Err(Error::Init(format!("unexpected message {m:?} from the container init"))),
+            None => return Err(Error::Init("the container init exited during setup".into())),
+        }
+    }
 }
 
 /// Hand the seccomp notify listener `fd` that process `pid` loaded to the
