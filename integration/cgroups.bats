@@ -113,3 +113,24 @@ v1_controllers() {
 	run cgroup_dirs "/system.slice:berth-it:$CID"
 	assert_output ""
 }
+
+@test "exec --cgroup cpu:sub puts the process in an existing sub-cgroup of that controller only" {
+	requires cgroups_v1
+	make_bundle "$BUNDLE"
+	update_config '.linux.cgroupsPath = $p' --arg p "$CGPATH"
+	runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	cpu=$(awk '$3 == "cgroup" && ("," $4 ",") ~ /,cpu,/ {print $2}' /proc/self/mounts | head -n1)
+	mem=$(awk '$3 == "cgroup" && ("," $4 ",") ~ /,memory,/ {print $2}' /proc/self/mounts | head -n1)
+	mkdir "$cpu$CGPATH/sub"
+	run runtime exec --cgroup cpu:sub "$CID" cat /proc/self/cgroup
+	assert_success
+	grep -Eq "^[0-9]+:([^:]*,)?cpu(,[^:]*)?:$CGPATH/sub\$" <<<"$output" || fail "cpu: $output"
+	grep -Eq "^[0-9]+:([^:]*,)?memory(,[^:]*)?:$CGPATH\$" <<<"$output" || fail "memory: $output"
+	run runtime exec --cgroup cpu:nosuch "$CID" true
+	assert_failure
+	run runtime exec --cgroup 'cpu:../../escape' "$CID" true
+	assert_failure
+	runtime delete --force "$CID"
+	[ ! -d "$cpu$CGPATH" ] || fail "cgroup left: $cpu$CGPATH"
+	[ ! -d "$mem$CGPATH" ] || fail "cgroup left: $mem$CGPATH"
+}

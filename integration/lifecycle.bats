@@ -278,3 +278,13 @@ load helpers
 	runtime create "$CID"
 	assert_equal "$(state_field "$CID" bundle)" "$BUNDLE"
 }
+
+@test "run --keep leaves the stopped container until delete; --no-subreaper is accepted" {
+	make_bundle "$BUNDLE" sh -c 'exit 4'
+	run runtime run --keep --no-subreaper -b "$BUNDLE" "$CID" </dev/null
+	assert_failure 4
+	assert_equal "$(state_field "$CID" status)" stopped
+	runtime delete "$CID"
+	run runtime state "$CID"
+	assert_failure
+}

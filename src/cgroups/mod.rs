@@ -258,6 +258,50 @@ impl Cgroup {
     }
 
     /// Move `pid` into the container's cgroup in every hierarchy.
+    /// The cgroup `exec --cgroup` puts a process in: for each hierarchy, the
+    /// existing sub-cgroup named for its controller (`cpu:sub`), or for all
+    /// (`sub`), below the container's cgroup; the container's own otherwise.
+    pub fn sub(&self, specs: &[String]) -> Result<Cgroup> {
+        let mut parsed: Vec<(Option<&str>, String)> = Vec::new();
+        for s in specs {
+            let (ctl, path) = match s.split_once(':') {
+                Some((c, p)) => (Some(c), p),
+                None => (None, s.as_str()),
+            };
+            let clean = paths::clean_path(path);
+            let clean = clean.trim_start_matches('/').to_string();
+            if clean.is_empty() || path.split('/').any(|c| c == "..") {
+                return Err(Error::InvalidPath(s.clone()));
+            }
+            if ctl.is_some() && self.layout == Layout::V2 {
+                return Err(Error::Invalid { field: "--cgroup", reason: format!("`{s}`: no controller names on cgroup v2") });
+            }
+            parsed.push((ctl, clean));
+        }
+        let mut out = self.clone();
+        let pick = |h: &mut paths::Hierarchy| -> Result<()> {
+            let named = parsed.iter().find(|(c, _)| c.is_some_and(|c| h.controllers.iter().any(|x| x == c)));
+            let any = parsed.iter().find(|(c, _)| c.is_none());
+            if let Some((_, p)) = named.or(any) {
+                let dir = h.path.join(p);
+                if !dir.is_dir() {
+                    return Err(Error::Open { path: dir, source: io::Error::from_raw_os_error(libc::ENOENT) });
+                }
+                h.path = dir;
+            }
+            Ok(())
+        };
+        for h in out.v1.iter_mut().chain(out.unified.iter_mut()) {
+            pick(h)?;
+        }
+        for c in parsed.iter().filter_map(|(c, _)| *c) {
+            if !self.v1.iter().any(|h| h.controllers.iter().any(|x| x == c)) {
+                return Err(Error::Invalid { field: "--cgroup", reason: format!("no `{c}` controller hierarchy") });
+            }
+        }
+        Ok(out)
+    }
+
     pub fn add_pid(&self, pid: i32) -> Result<()> {
         for dir in self.dirs() {
             fsops::write(&dir.join("cgroup.procs"), &pid.to_string())?;

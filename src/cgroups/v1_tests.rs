@@ -237,3 +237,20 @@ fn freezer_fixture() {
     freeze(tmp.path(), false).unwrap();
     assert!(!is_frozen(tmp.path()).unwrap());
 }
+
+#[test]
+fn exec_sub_cgroups_per_controller_or_for_all() {
+    let (tmp, cg) = fixture(&[]);
+    for d in ["cpu/ctr/a", "memory/ctr/b", "pids/ctr/b"] {
+        std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+    }
+    let sub = cg.sub(&["cpu:a".into(), "memory:b".into()]).unwrap();
+    assert_eq!(sub.v1_dir("cpu"), Some(tmp.path().join("cpu/ctr/a").as_path()));
+    assert_eq!(sub.v1_dir("memory"), Some(tmp.path().join("memory/ctr/b").as_path()));
+    assert_eq!(sub.v1_dir("pids"), Some(tmp.path().join("pids/ctr").as_path()), "unnamed controllers stay put");
+    // one path for all: must exist in every hierarchy
+    assert!(cg.sub(&["b".into()]).is_err());
+    assert!(cg.sub(&["cpu:../../escape".into()]).is_err());
+    assert!(cg.sub(&["nosuch:a".into()]).is_err());
+    assert!(cg.sub(&["cpu:missing".into()]).is_err());
+}

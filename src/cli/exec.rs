@@ -50,6 +50,10 @@ pub struct Args {
     /// Pass N extra descriptors (from 3)
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
+    /// Run the process in an existing sub-cgroup of the container:
+    /// [<controller>:]<path> (repeatable)
+    #[arg(long = "cgroup", value_name = "CGROUP")]
+    pub cgroup: Vec<String>,
     /// Allow exec in a paused container
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
@@ -148,7 +152,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         (None, true) => return Err(Error::Usage("a detached exec with a terminal needs --console-socket".into())),
         _ => (None, None),
     };
-    let opts = ExecOptions { process, console, pid_file: a.pid_file.clone(), preserve_fds: a.preserve_fds };
+    let opts = ExecOptions { process, console, pid_file: a.pid_file.clone(), preserve_fds: a.preserve_fds, cgroup: a.cgroup.clone() };
     let pid = join::spawn(&stored, &spec, opts)?;
     if a.detach {
         return Ok(());

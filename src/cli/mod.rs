@@ -75,7 +75,7 @@ pub enum Command {
     /// Delete a container and everything it holds
     Delete(delete::Args),
     /// Run a new process inside a running container
-    Exec(exec::Args),
+    Exec(Box<exec::Args>),
     /// List containers
     List(list::Args),
     /// Suspend every process of a container
@@ -137,7 +137,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::State(a) => state::run(a, &g),
         Command::Kill(a) => kill::run(a, &g),
         Command::Delete(a) => delete::run(a, &g),
-        Command::Exec(a) => exec::run(a, &g),
+        Command::Exec(a) => exec::run(*a, &g),
         Command::List(a) => list::run(a, &g),
         Command::Pause(a) => pause::run(a, &g),
         Command::Resume(a) => resume::run(a, &g),

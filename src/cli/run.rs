@@ -21,6 +21,13 @@ pub struct Args {
     /// Detach: return once the container runs
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Do not delete the container after it exits
+    #[arg(long)]
+    pub keep: bool,
+    /// Accepted for runc compatibility: berth's foreground run waits for
+    /// its own child and sets up no subreaper to disable
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -52,12 +59,15 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     };
     let sfd = forwarding_signals()?;
     let started = parent::start(&c.dir, &c.stored, &c.spec);
+    let started_ok = started.is_ok();
     let code = match started {
         Ok(()) => wait_loop(c.pid, &sfd, master.as_ref()),
         Err(e) => Err(e),
     };
     let stored = c.dir.load().unwrap_or(c.stored);
-    let cleanup = parent::destroy(&c.dir, &stored);
+    // --keep: the stopped container stays until `delete` (unless start
+    // failed, which already destroyed it).
+    let cleanup = if a.keep && started_ok { Ok(()) } else { parent::destroy(&c.dir, &stored) };
     let code = code?;
     cleanup?;
     Err(Error::Exit(code))

@@ -23,6 +23,8 @@ pub struct ExecOptions {
     pub console: Option<OwnedFd>,
     pub pid_file: Option<PathBuf>,
     pub preserve_fds: u32,
+    /// `--cgroup`: sub-cgroups of the container to run in.
+    pub cgroup: Vec<String>,
 }
 
 struct ExecPlan {
@@ -113,7 +115,12 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
         nix::sys::prctl::set_child_subreaper(true).ctx(|| "become a child subreaper".to_string())?;
     }
     plan.late = late;
-    let cgroup_fd = match &stored.cgroup {
+    let target = match (&stored.cgroup, opts.cgroup.is_empty()) {
+        (cg, true) => cg.clone(),
+        (Some(cg), false) => Some(cg.sub(&opts.cgroup)?),
+        (None, false) => return Err(Error::Usage("--cgroup: the container has no cgroup of its own".into())),
+    };
+    let cgroup_fd = match &target {
         Some(cg) => cg.open_dir_fd()?,
         None => None,
     };
@@ -138,7 +145,7 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
         e
     };
     if cgroup_fd.is_none() {
-        if let Some(cg) = &stored.cgroup {
+        if let Some(cg) = &target {
             cg.add_pid(child).map_err(|e| fail(child, e.into()))?;
         }
     }
