@@ -115,9 +115,10 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     for fd in 3..plan.keep_fds_below {
         sp::clear_cloexec(fd as i32).ctx(|| format!("pass descriptor {fd} to the container"))?;
     }
+    // The AppArmor profile / SELinux label the execve will take on.
+    crate::lsm::apply(&plan.labels)?;
     // 7. Credentials: bounding set, then uid/gid with keepcaps, then the
     //    other capability sets (capabilities(7)).
-    crate::lsm::apply(&plan.labels)?;
     let no_new_privs = proc_.no_new_privileges().unwrap_or(false);
     // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
     // still hold it (runc does the same). A profile with a notify listener
