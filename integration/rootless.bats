@@ -155,3 +155,21 @@ rl_in_userns() {
 		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK" \
 		unshare --user --map-root-user "$RUNTIME" "$@" </dev/null 3>&-
 }
+
+@test "rootless: run and exec with a terminal" {
+	runc_differs "runc 1.1.5 fails rootless creates here: error reopening /dev/null inside container: permission denied"
+	rootless_bundle sh -c 'tty; id -u'
+	update_config '.process.terminal = true'
+	run "$BATS_TEST_DIRNAME/lib/underpty.py" 60 setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK" "$RUNTIME" run -b "$BUNDLE" "$CID"
+	assert_success
+	assert_output_contains /dev/pts/0
+	update_config '.process.terminal = false | .process.args = ["sleep", "100"]'
+	rl run -d -b "$BUNDLE" "$CID-2" </dev/null >/dev/null 2>&1
+	run "$BATS_TEST_DIRNAME/lib/underpty.py" 60 setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK" "$RUNTIME" exec -t "$CID-2" sh -c 'tty; echo pid=$$'
+	assert_success
+	assert_output_contains /dev/pts/
+	assert_output_contains pid=2
+	rl delete -f "$CID-2"
+}
