@@ -39,12 +39,11 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         match &stored.cgroup {
             Some(cg) => cg.kill_all(sig)?,
             // No cgroup (rootless): the processes of its pid namespace.
-            None if !stored.shares_host_pidns && crate::state::init_alive(stored.pid, stored.start_time) => {
-                for p in crate::namespaces::pids_in_pidns_of(stored.pid) {
+            None => {
+                for p in stored.pidns_members() {
                     let _ = kill(Pid::from_raw(p), sig);
                 }
             }
-            None => {}
         }
         return Ok(());
     }

@@ -38,10 +38,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     let pids = match &stored.cgroup {
         Some(cg) => cg.pids()?,
         // No cgroup (rootless): the processes of its pid namespace.
-        None if !stored.shares_host_pidns && crate::state::init_alive(stored.pid, stored.start_time) => {
-            crate::namespaces::pids_in_pidns_of(stored.pid)
-        }
-        None => Vec::new(),
+        None => stored.pidns_members(),
     };
     match a.format.as_str() {
         "json" => {

@@ -97,6 +97,16 @@ pub struct OciState {
 }
 
 impl Stored {
+    /// The processes of a container without a cgroup of its own (rootless):
+    /// those of its pid namespace while its init lives; none when it shares
+    /// the host's pid namespace, where they cannot be told apart.
+    pub fn pidns_members(&self) -> Vec<i32> {
+        if self.shares_host_pidns || !init_alive(self.pid, self.start_time) {
+            return Vec::new();
+        }
+        crate::namespaces::pids_in_pidns_of(self.pid)
+    }
+
     pub fn oci(&self, status: Status) -> OciState {
         OciState {
             oci_version: OCI_VERSION.to_string(),
