@@ -18,15 +18,17 @@ setup() {
 	# the teardown (as root) deletes whatever the unprivileged runtime left
 	STATE_ROOT=$WORK/xdg/$(basename "$RUNTIME")
 	[ "$(basename "$RUNTIME")" = berth ] || STATE_ROOT=$WORK/xdg/runc
+	# the prefix that runs a command as the unprivileged user, in a clean
+	# environment whose $XDG_RUNTIME_DIR is $WORK/xdg
+	AS_UNPRIV=(setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK")
 }
 
 teardown() { common_teardown; }
 
 # rl ARGS...: the runtime as the unprivileged user, with its default root.
 rl() {
-	timeout -k 5 "$RUNTIME_TIMEOUT" setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups \
-		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK" \
-		"$RUNTIME" "$@" 3>&-
+	timeout -k 5 "$RUNTIME_TIMEOUT" "${AS_UNPRIV[@]}" "$RUNTIME" "$@" 3>&-
 }
 
 # rootless_bundle ARGS...: a busybox bundle with the config of
@@ -151,23 +153,19 @@ rootless_bundle() {
 # rl_in_userns ARGS...: the runtime as root of a user namespace made by the
 # unprivileged user (its default root then is under $XDG_RUNTIME_DIR too).
 rl_in_userns() {
-	timeout -k 5 "$RUNTIME_TIMEOUT" setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups \
-		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK" \
-		unshare --user --map-root-user "$RUNTIME" "$@" </dev/null 3>&-
+	timeout -k 5 "$RUNTIME_TIMEOUT" "${AS_UNPRIV[@]}" unshare --user --map-root-user "$RUNTIME" "$@" </dev/null 3>&-
 }
 
 @test "rootless: run and exec with a terminal" {
 	runc_differs "runc 1.1.5 fails rootless creates here: error reopening /dev/null inside container: permission denied"
 	rootless_bundle sh -c 'tty; id -u'
 	update_config '.process.terminal = true'
-	run "$BATS_TEST_DIRNAME/lib/underpty.py" 60 setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups \
-		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK" "$RUNTIME" run -b "$BUNDLE" "$CID"
+	run "$BATS_TEST_DIRNAME/lib/underpty.py" 60 "${AS_UNPRIV[@]}" "$RUNTIME" run -b "$BUNDLE" "$CID"
 	assert_success
 	assert_output_contains /dev/pts/0
 	update_config '.process.terminal = false | .process.args = ["sleep", "100"]'
 	rl run -d -b "$BUNDLE" "$CID-2" </dev/null >/dev/null 2>&1
-	run "$BATS_TEST_DIRNAME/lib/underpty.py" 60 setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups \
-		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK" "$RUNTIME" exec -t "$CID-2" sh -c 'tty; echo pid=$$'
+	run "$BATS_TEST_DIRNAME/lib/underpty.py" 60 "${AS_UNPRIV[@]}" "$RUNTIME" exec -t "$CID-2" sh -c 'tty; echo pid=$$'
 	assert_success
 	assert_output_contains /dev/pts/
 	assert_output_contains pid=2
