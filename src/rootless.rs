@@ -22,9 +22,11 @@ fn is_identity_map(text: &str) -> bool {
     f == ["0", "0", "4294967295"]
 }
 
-/// Whether this process runs in a user namespace other than the host's.
+/// Whether this process runs in a user namespace other than the host's
+/// (read once: the flag decision, the default root and the plan all ask).
 pub fn in_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|t| !is_identity_map(&t))
+    static IN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *IN.get_or_init(|| std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|t| !is_identity_map(&t)))
 }
 
 /// `--rootless true|false|auto` (auto, the default: rootless when not root
