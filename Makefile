@@ -53,6 +53,7 @@ demo: build
 	rm -rf $(DEMO_DIR); exit $${rc:-0}
 
 lint:
+	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
 unit:

@@ -28,13 +28,10 @@ pub struct CapPlan {
 fn convert(set: &Option<Capabilities>, field: &str) -> Result<CapsHashSet> {
     let mut out = CapsHashSet::new();
     for c in set.iter().flatten() {
-        let name = serde_json::to_value(c)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let cap: Capability = name
-            .parse()
-            .map_err(|_| Error::config(format!("process.capabilities.{field}"), format!("unknown capability `{name}`")))?;
+        let name = serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let cap: Capability = name.parse().map_err(|_| {
+            Error::config(format!("process.capabilities.{field}"), format!("unknown capability `{name}`"))
+        })?;
         out.insert(cap);
     }
     Ok(out)

@@ -26,8 +26,8 @@
 
 pub mod atomic_file;
 pub mod capabilities;
-pub mod cli;
 pub mod cgroups;
+pub mod cli;
 pub mod error;
 pub mod exec_guard;
 pub mod fdpass;
@@ -43,8 +43,8 @@ pub mod rootless;
 pub mod seccomp;
 pub mod spec;
 pub mod state;
-pub mod terminal;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod terminal;
 
 pub use error::{Error, Result};

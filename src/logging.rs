@@ -45,15 +45,14 @@ static LOGGER: OnceLock<Logger> = OnceLock::new();
 /// Set up logging once, from the global flags. A log file that cannot be
 /// opened is reported on stderr and logging falls back to stderr.
 pub fn init(path: Option<&str>, format: Format, debug: bool) {
-    let file = path.filter(|p| !p.is_empty()).and_then(|p| {
-        match OpenOptions::new().create(true).append(true).open(p) {
+    let file =
+        path.filter(|p| !p.is_empty()).and_then(|p| match OpenOptions::new().create(true).append(true).open(p) {
             Ok(f) => Some(f),
             Err(e) => {
                 eprintln!("berth: open log file `{p}`: {e}");
                 None
             }
-        }
-    });
+        });
     let _ = LOGGER.set(Logger { file, format, debug });
 }
 

@@ -39,7 +39,12 @@ pub fn plan(process: Option<&Process>, field: &str) -> Result<Labels> {
 
 /// `apparmor` and `selinux` say whether the module is on; asked only when a
 /// profile or label is set.
-fn plan_with(process: Option<&Process>, field: &str, apparmor: impl Fn() -> bool, selinux: impl Fn() -> bool) -> Result<Labels> {
+fn plan_with(
+    process: Option<&Process>,
+    field: &str,
+    apparmor: impl Fn() -> bool,
+    selinux: impl Fn() -> bool,
+) -> Result<Labels> {
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
     let l = Labels {
         apparmor: process.and_then(|p| nonempty(p.apparmor_profile())),
@@ -95,7 +100,9 @@ fn write_attr(names: &[&str], value: &str) -> std::result::Result<(), String> {
         let path = format!("/proc/thread-self/attr/{n}");
         match std::fs::write(&path, value) {
             Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => last = format!("`{path}`: {}", crate::error::os_msg(&e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                last = format!("`{path}`: {}", crate::error::os_msg(&e))
+            }
             Err(e) => return Err(format!("write `{path}`: {}", crate::error::os_msg(&e))),
         }
     }

@@ -94,8 +94,12 @@ fn join_rank(t: LinuxNamespaceType) -> u8 {
 /// Open `/proc/<pid>/ns/<name>` (e.g. `pid_for_children` of this process).
 pub fn open_proc_ns(pid: u32, name: &str) -> Result<std::os::fd::OwnedFd> {
     let p = format!("/proc/{pid}/ns/{name}");
-    nix::fcntl::open(p.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .map_err(|e| Error::Init(format!("open `{p}`: {}", e.desc().to_lowercase())))
+    nix::fcntl::open(
+        p.as_str(),
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::Init(format!("open `{p}`: {}", e.desc().to_lowercase())))
 }
 
 /// Host pids of the processes in the pid namespace of `pid` (the init of
@@ -122,10 +126,7 @@ pub fn pids_in_pidns_of(pid: i32) -> Vec<i32> {
 
 /// The text of a `uid_map`/`gid_map` file for `maps` (one line each).
 pub fn id_map_text(maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>) -> String {
-    maps.into_iter()
-        .flatten()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-        .collect()
+    maps.into_iter().flatten().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect()
 }
 
 /// Write the uid and gid mappings of the user namespace of process `pid`.
@@ -136,8 +137,10 @@ pub fn write_id_maps(
 ) -> Result<()> {
     use crate::error::Context;
     let (uid, gid) = (id_map_text(uid), id_map_text(gid));
-    std::fs::write(format!("/proc/{pid}/uid_map"), &uid).ctx(|| format!("write uid mappings `{}`", uid.trim().replace('\n', ", ")))?;
-    std::fs::write(format!("/proc/{pid}/gid_map"), &gid).ctx(|| format!("write gid mappings `{}`", gid.trim().replace('\n', ", ")))
+    std::fs::write(format!("/proc/{pid}/uid_map"), &uid)
+        .ctx(|| format!("write uid mappings `{}`", uid.trim().replace('\n', ", ")))?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), &gid)
+        .ctx(|| format!("write gid mappings `{}`", gid.trim().replace('\n', ", ")))
 }
 
 /// Enter the namespace at `path`, which must be of type `t` (setns(2)

@@ -76,7 +76,8 @@ pub fn write_id_maps(pid: i32, uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -
     let (euid, egid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
     if is_own_single(uid, euid) && is_own_single(gid, egid) {
         // An unprivileged writer of gid_map must deny setgroups first.
-        std::fs::write(format!("/proc/{pid}/setgroups"), "deny").ctx(|| "deny setgroups in the user namespace".to_string())?;
+        std::fs::write(format!("/proc/{pid}/setgroups"), "deny")
+            .ctx(|| "deny setgroups in the user namespace".to_string())?;
         return crate::namespaces::write_id_maps(pid, Some(&uid.to_vec()), Some(&gid.to_vec()));
     }
     helper("newuidmap", pid, uid)?;

@@ -21,7 +21,8 @@ pub fn connect(path: &Path) -> Result<OwnedFd> {
 /// A new pty from the devpts instance at /dev/pts (the container's once
 /// pivoted): (master, slave, slave path).
 pub fn open_pty() -> Result<(OwnedFd, OwnedFd, String)> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).ctx(|| "open /dev/ptmx".to_string())?;
+    let master =
+        posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).ctx(|| "open /dev/ptmx".to_string())?;
     grantpt(&master).ctx(|| "grantpt".to_string())?;
     unlockpt(&master).ctx(|| "unlockpt".to_string())?;
     let name = ptsname_r(&master).ctx(|| "ptsname".to_string())?;

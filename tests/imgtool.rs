@@ -81,9 +81,21 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn unpack_writes_rootfs_and_config() {
     let t = tempfile::tempdir().unwrap();
-    let img = layout(&t.path().join("img"), "v1", &[(host_arch(), layer(&[("hello", "hi"), ("etc/passwd", "root:x:0:0::/root:/bin/sh\n")]))]);
+    let img = layout(
+        &t.path().join("img"),
+        "v1",
+        &[(host_arch(), layer(&[("hello", "hi"), ("etc/passwd", "root:x:0:0::/root:/bin/sh\n")]))],
+    );
     let bundle = t.path().join("bundle");
-    let o = imgtool(&["unpack", "--image", &format!("{}:v1", img.display()), bundle.to_str().unwrap(), "--", "/hello", "x"]);
+    let o = imgtool(&[
+        "unpack",
+        "--image",
+        &format!("{}:v1", img.display()),
+        bundle.to_str().unwrap(),
+        "--",
+        "/hello",
+        "x",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(bundle.join("rootfs/hello")).unwrap(), "hi");
     let cfg: Value = serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
@@ -103,7 +115,8 @@ fn unpack_writes_rootfs_and_config() {
 #[test]
 fn platform_and_tag_errors_list_the_choices() {
     let t = tempfile::tempdir().unwrap();
-    let img = layout(&t.path().join("img"), "latest", &[("arm64", layer(&[("a", "a")])), ("ppc64le", layer(&[("b", "b")]))]);
+    let img =
+        layout(&t.path().join("img"), "latest", &[("arm64", layer(&[("a", "a")])), ("ppc64le", layer(&[("b", "b")]))]);
     let b = t.path().join("b");
     let o = imgtool(&["unpack", "--platform", "linux/s390x", "--image", img.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(!o.status.success());
@@ -139,7 +152,11 @@ fn corrupt_images_fail_and_leave_nothing() {
 #[test]
 fn hostile_paths_stay_inside_the_bundle() {
     let t = tempfile::tempdir().unwrap();
-    let img = layout(&t.path().join("img"), "latest", &[(host_arch(), layer(&[("../../escaped", "x"), ("/abs-escaped", "y"), ("hello", "")]))]);
+    let img = layout(
+        &t.path().join("img"),
+        "latest",
+        &[(host_arch(), layer(&[("../../escaped", "x"), ("/abs-escaped", "y"), ("hello", "")]))],
+    );
     let b = t.path().join("b");
     let o = imgtool(&["unpack", "--image", img.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -114,11 +114,26 @@ fn invalid_config_fails_before_any_side_effect() {
     std::fs::create_dir_all(b.join("rootfs")).unwrap();
     let root = t.path().join("state");
     let cases = [
-        (r#"{"ociVersion":"invalid","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0}}}"#, "ociVersion"),
-        (r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":"x","gid":0}}}"#, "process.user.uid"),
-        (r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0}},"linux":{"namespaces":[{"type":"bogus"}]}}"#, "linux.namespaces"),
-        (r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_TEST"]}}}"#, "capabilities"),
-        (r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"rel","args":["sh"],"user":{"uid":0,"gid":0}}}"#, "process.cwd"),
+        (
+            r#"{"ociVersion":"invalid","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0}}}"#,
+            "ociVersion",
+        ),
+        (
+            r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":"x","gid":0}}}"#,
+            "process.user.uid",
+        ),
+        (
+            r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0}},"linux":{"namespaces":[{"type":"bogus"}]}}"#,
+            "linux.namespaces",
+        ),
+        (
+            r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_TEST"]}}}"#,
+            "capabilities",
+        ),
+        (
+            r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"rel","args":["sh"],"user":{"uid":0,"gid":0}}}"#,
+            "process.cwd",
+        ),
         ("{", "config"),
     ];
     for (cfg, want) in cases {

@@ -136,7 +136,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gc => {
             let report = Store::open(&cli.store)?.gc()?;
             let mib = report.bytes as f64 / (1u64 << 20) as f64;
-            out(&format!("removed {} layers ({mib:.1} MiB), {} stale bundle records\n", report.layers.len(), report.stale_bundles.len()));
+            out(&format!(
+                "removed {} layers ({mib:.1} MiB), {} stale bundle records\n",
+                report.layers.len(),
+                report.stale_bundles.len()
+            ));
             Ok(())
         }
         Command::List { json } => {

@@ -54,14 +54,14 @@ const fn dflt(kind: char, major: Option<u32>, minor: Option<u32>, access: &'stat
 pub const DEFAULT_ALLOWED: [DefaultRule; 11] = [
     dflt('c', None, None, "m"),
     dflt('b', None, None, "m"),
-    dflt('c', Some(1), Some(3), "rwm"),  // /dev/null
-    dflt('c', Some(1), Some(8), "rwm"),  // /dev/random
-    dflt('c', Some(1), Some(7), "rwm"),  // /dev/full
-    dflt('c', Some(5), Some(0), "rwm"),  // /dev/tty
-    dflt('c', Some(1), Some(5), "rwm"),  // /dev/zero
-    dflt('c', Some(1), Some(9), "rwm"),  // /dev/urandom
-    dflt('c', Some(136), None, "rwm"),   // /dev/pts/*
-    dflt('c', Some(5), Some(2), "rwm"),  // /dev/ptmx
+    dflt('c', Some(1), Some(3), "rwm"),    // /dev/null
+    dflt('c', Some(1), Some(8), "rwm"),    // /dev/random
+    dflt('c', Some(1), Some(7), "rwm"),    // /dev/full
+    dflt('c', Some(5), Some(0), "rwm"),    // /dev/tty
+    dflt('c', Some(1), Some(5), "rwm"),    // /dev/zero
+    dflt('c', Some(1), Some(9), "rwm"),    // /dev/urandom
+    dflt('c', Some(136), None, "rwm"),     // /dev/pts/*
+    dflt('c', Some(5), Some(2), "rwm"),    // /dev/ptmx
     dflt('c', Some(10), Some(200), "rwm"), // /dev/net/tun
 ];
 
@@ -119,10 +119,7 @@ pub fn rules(config: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>, String> {
 
 /// v1 writes: (file name, value) in order.
 pub fn v1_writes(rules: &[Rule]) -> Vec<(&'static str, String)> {
-    rules
-        .iter()
-        .map(|r| (if r.allow { "devices.allow" } else { "devices.deny" }, r.v1_string()))
-        .collect()
+    rules.iter().map(|r| (if r.allow { "devices.allow" } else { "devices.deny" }, r.v1_string())).collect()
 }
 
 // --- eBPF assembly -------------------------------------------------------
@@ -142,12 +139,15 @@ const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> BpfInsn {
 
 fn access_mask(access: &str) -> i32 {
     // BPF_DEVCG_ACC_MKNOD = 1, READ = 2, WRITE = 4
-    access.chars().map(|c| match c {
-        'm' => 1,
-        'r' => 2,
-        'w' => 4,
-        _ => 0,
-    }).sum()
+    access
+        .chars()
+        .map(|c| match c {
+            'm' => 1,
+            'r' => 2,
+            'w' => 4,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// The instructions of one rule; jumps to "next rule" use `off = NEXT`
@@ -217,7 +217,13 @@ mod tests {
     use super::*;
     use oci_spec::runtime::LinuxDeviceCgroupBuilder;
 
-    fn dev(allow: bool, t: Option<LinuxDeviceType>, maj: Option<i64>, min: Option<i64>, acc: &str) -> LinuxDeviceCgroup {
+    fn dev(
+        allow: bool,
+        t: Option<LinuxDeviceType>,
+        maj: Option<i64>,
+        min: Option<i64>,
+        acc: &str,
+    ) -> LinuxDeviceCgroup {
         let mut b = LinuxDeviceCgroupBuilder::default().allow(allow).access(acc);
         if let Some(t) = t {
             b = b.typ(t);
@@ -271,8 +277,16 @@ mod tests {
                 MOV64_K => r[d] = i.imm as i64 as u64,
                 AND64_K => r[d] &= i.imm as i64 as u64,
                 RSH64_K => r[d] >>= i.imm,
-                JNE_K => if r[d] != i.imm as i64 as u64 { pc += i.off as usize },
-                JEQ_K => if r[d] == i.imm as i64 as u64 { pc += i.off as usize },
+                JNE_K => {
+                    if r[d] != i.imm as i64 as u64 {
+                        pc += i.off as usize
+                    }
+                }
+                JEQ_K => {
+                    if r[d] == i.imm as i64 as u64 {
+                        pc += i.off as usize
+                    }
+                }
                 EXIT => return r[0],
                 c => panic!("unknown opcode {c:#x}"),
             }
@@ -301,7 +315,8 @@ mod tests {
         // the config's deny of urandom write is overridden by the later default
         assert_eq!(run(&p, c, w, 1, 9), 1);
 
-        let only_deny = bpf_program(&[Rule { allow: false, kind: 'c', major: Some(1), minor: Some(3), access: "w".into() }]);
+        let only_deny =
+            bpf_program(&[Rule { allow: false, kind: 'c', major: Some(1), minor: Some(3), access: "w".into() }]);
         assert_eq!(run(&only_deny, c, r | w, 1, 3), 0);
         assert_eq!(run(&only_deny, c, r, 1, 3), 1);
         assert_eq!(run(&only_deny, b, w, 1, 3), 1);

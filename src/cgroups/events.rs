@@ -36,18 +36,15 @@ fn oom_kills(path: &Path, f: &File) -> Result<u64> {
     let mut buf = [0u8; 512];
     let n = f.read_at(&mut buf, 0).map_err(|source| Error::Read { path: path.to_owned(), source })?;
     let text = String::from_utf8_lossy(&buf[..n]);
-    Ok(text
-        .lines()
-        .filter_map(|l| l.strip_prefix("oom_kill "))
-        .find_map(|v| v.trim().parse().ok())
-        .unwrap_or(0))
+    Ok(text.lines().filter_map(|l| l.strip_prefix("oom_kill ")).find_map(|v| v.trim().parse().ok()).unwrap_or(0))
 }
 
 impl OomNotifier {
     pub(crate) fn v1(dir: &Path) -> Result<Self> {
         let oom = dir.join("memory.oom_control");
         let control = open(&oom)?;
-        let efd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC).map_err(|source| Error::Oom { path: oom.clone(), source })?;
+        let efd =
+            EventFd::from_flags(EfdFlags::EFD_CLOEXEC).map_err(|source| Error::Oom { path: oom.clone(), source })?;
         let reg = dir.join("cgroup.event_control");
         let line = format!("{} {}", efd.as_fd().as_raw_fd(), control.as_raw_fd());
         std::fs::OpenOptions::new()

@@ -37,18 +37,41 @@ pub use update::{merge_resources, merge_update, parse_bytes, UpdateFlags};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("read `{path}`")]
-    Read { path: PathBuf, #[source] source: io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("write `{value}` to `{path}`")]
-    Write { path: PathBuf, value: String, #[source] source: io::Error },
+    Write {
+        path: PathBuf,
+        value: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("create cgroup `{path}`")]
-    Mkdir { path: PathBuf, #[source] source: io::Error },
+    Mkdir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("remove cgroup `{path}`")]
-    Rmdir { path: PathBuf, #[source] source: io::Error },
+    Rmdir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("open `{path}`")]
-    Open { path: PathBuf, #[source] source: io::Error },
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("parse `{path}`: {reason}")]
     Parse { path: PathBuf, reason: String },
-    #[error("cgroups path `{0}` is in systemd form (slice:prefix:name), but berth has no systemd cgroup driver; use a path")]
+    #[error(
+        "cgroups path `{0}` is in systemd form (slice:prefix:name), but berth has no systemd cgroup driver; use a path"
+    )]
     SystemdPath(String),
     #[error("invalid cgroups path `{0}`")]
     InvalidPath(String),
@@ -61,13 +84,31 @@ pub enum Error {
     #[error("freeze cgroup `{path}`: still `{state}` after {secs} s")]
     FreezeTimeout { path: PathBuf, state: String, secs: u64 },
     #[error("signal pid {pid} with {signal}")]
-    Kill { pid: i32, signal: Signal, #[source] source: nix::Error },
+    Kill {
+        pid: i32,
+        signal: Signal,
+        #[source]
+        source: nix::Error,
+    },
     #[error("load device eBPF program: {log}")]
-    BpfLoad { log: String, #[source] source: io::Error },
+    BpfLoad {
+        log: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("{op} device eBPF program on `{path}`")]
-    Bpf { op: &'static str, path: PathBuf, #[source] source: io::Error },
+    Bpf {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("register OOM notification on `{path}`")]
-    Oom { path: PathBuf, #[source] source: nix::Error },
+    Oom {
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -215,10 +256,7 @@ impl Cgroup {
         if self.layout == Layout::V2 {
             return self.unified.as_ref().map(|h| h.path.as_path());
         }
-        ["pids", "freezer", "devices", "memory"]
-            .iter()
-            .find_map(|c| self.v1_dir(c))
-            .or_else(|| self.dirs().next())
+        ["pids", "freezer", "devices", "memory"].iter().find_map(|c| self.v1_dir(c)).or_else(|| self.dirs().next())
     }
 
     /// mkdir -p in every hierarchy; on v1 fill a new cpuset's cpus/mems from
@@ -274,7 +312,10 @@ impl Cgroup {
                 return Err(Error::InvalidPath(s.clone()));
             }
             if ctl.is_some() && self.layout == Layout::V2 {
-                return Err(Error::Invalid { field: "--cgroup", reason: format!("`{s}`: no controller names on cgroup v2") });
+                return Err(Error::Invalid {
+                    field: "--cgroup",
+                    reason: format!("`{s}`: no controller names on cgroup v2"),
+                });
             }
             parsed.push((ctl, clean));
         }
@@ -374,11 +415,9 @@ impl Cgroup {
         let was_frozen = self.is_frozen().unwrap_or(false);
         let frozen = self.freeze().is_ok() && (!was_frozen || sig == Signal::SIGKILL);
         let result = self.pids().and_then(|pids| {
-            pids.into_iter().try_for_each(|pid| {
-                match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
-                    Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-                    Err(source) => Err(Error::Kill { pid, signal: sig, source }),
-                }
+            pids.into_iter().try_for_each(|pid| match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+                Err(source) => Err(Error::Kill { pid, signal: sig, source }),
             })
         });
         if frozen {

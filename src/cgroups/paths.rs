@@ -114,9 +114,7 @@ pub(crate) fn clean_path(p: &str) -> String {
 /// Join a path inside a hierarchy (`/a/b`) onto the directory where that
 /// hierarchy is mounted, honouring a mount of a sub-tree (mount root != `/`).
 fn join_in_mount(mount: &CgroupMount, cgpath: &str) -> PathBuf {
-    let rel = Path::new(cgpath)
-        .strip_prefix(&mount.root)
-        .unwrap_or_else(|_| Path::new(cgpath.trim_start_matches('/')));
+    let rel = Path::new(cgpath).strip_prefix(&mount.root).unwrap_or_else(|_| Path::new(cgpath.trim_start_matches('/')));
     let rel = rel.strip_prefix("/").unwrap_or(rel);
     mount.mountpoint.join(rel)
 }
@@ -168,9 +166,7 @@ pub(crate) fn resolve_with(
     let absolute = inner.starts_with('/');
     let mut v1 = Vec::new();
     for line in own.iter().filter(|l| !l.controllers.is_empty()) {
-        let Some(mount) = mounts
-            .iter()
-            .find(|m| !m.unified && line.controllers.iter().all(|c| m.options.contains(c)))
+        let Some(mount) = mounts.iter().find(|m| !m.unified && line.controllers.iter().all(|c| m.options.contains(c)))
         else {
             continue;
         };
@@ -212,7 +208,10 @@ pub(crate) fn resolve_with(
 
 /// The caller's own cgroup in every hierarchy (where a rootless container
 /// without a cgroup of its own stays).
-pub(crate) fn own_with(mounts: &[CgroupMount], own: &[ProcCgroup]) -> Result<(Layout, Vec<Hierarchy>, Option<Hierarchy>)> {
+pub(crate) fn own_with(
+    mounts: &[CgroupMount],
+    own: &[ProcCgroup],
+) -> Result<(Layout, Vec<Hierarchy>, Option<Hierarchy>)> {
     let (layout, mut v1, mut unified) = resolve_with(mounts, own, "")?;
     if let (Some(u), Some(mount), Some(line)) =
         (unified.as_mut(), mounts.iter().find(|m| m.unified), own.iter().find(|l| l.controllers.is_empty()))

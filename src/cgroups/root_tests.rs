@@ -66,7 +66,8 @@ fn v1_lifecycle_limits_freeze_kill_destroy() {
     .unwrap();
     let warnings = cg.apply(&r).unwrap();
     eprintln!("warnings: {warnings:?}");
-    let read = |ctrl: &str, f: &str| std::fs::read_to_string(cg.v1_dir(ctrl).unwrap().join(f)).unwrap().trim().to_owned();
+    let read =
+        |ctrl: &str, f: &str| std::fs::read_to_string(cg.v1_dir(ctrl).unwrap().join(f)).unwrap().trim().to_owned();
     assert_eq!(read("memory", "memory.limit_in_bytes"), "104857600");
     assert_eq!(read("memory", "memory.memsw.limit_in_bytes"), "209715200");
     assert_eq!(read("memory", "memory.kmem.tcp.limit_in_bytes"), "52428800");
@@ -96,7 +97,15 @@ fn v1_lifecycle_limits_freeze_kill_destroy() {
     assert_eq!(proc_state(pid), 'S');
 
     // update changes a live limit and leaves devices alone
-    let up = merge_update(&r, &UpdateFlags { memory: Some(209715200), memory_swap: Some(419430400), pids_limit: Some(30), ..Default::default() });
+    let up = merge_update(
+        &r,
+        &UpdateFlags {
+            memory: Some(209715200),
+            memory_swap: Some(419430400),
+            pids_limit: Some(30),
+            ..Default::default()
+        },
+    );
     cg.update(&up).unwrap();
     assert_eq!(read("memory", "memory.limit_in_bytes"), "209715200");
     assert_eq!(read("pids", "pids.max"), "30");
@@ -176,7 +185,12 @@ fn v2_device_program_denies_for_real() {
     let cg = Cgroup {
         layout: Layout::V2,
         v1: Vec::new(),
-        unified: Some(Hierarchy { controllers: Vec::new(), mountpoint: base.into(), path: dir.clone(), create_from: None }),
+        unified: Some(Hierarchy {
+            controllers: Vec::new(),
+            mountpoint: base.into(),
+            path: dir.clone(),
+            create_from: None,
+        }),
     };
     let _guard = Cleanup(cg.clone(), Vec::new());
     std::fs::create_dir(&dir).unwrap();
@@ -187,13 +201,12 @@ fn v2_device_program_denies_for_real() {
     // attaching again (an update) replaces the program rather than stacking
     v2::attach_devices(&d, &rules).unwrap();
     let fd = fsops::open_path(&dir).unwrap();
-    let ids = crate::sys::bpf::prog_query(std::os::fd::AsFd::as_fd(&fd), crate::sys::bpf::ATTACH_CGROUP_DEVICE).unwrap();
+    let ids =
+        crate::sys::bpf::prog_query(std::os::fd::AsFd::as_fd(&fd), crate::sys::bpf::ATTACH_CGROUP_DEVICE).unwrap();
     assert_eq!(ids.len(), 1);
 
-    let script = format!(
-        "echo $$ > {}/cgroup.procs || exit 3; head -c1 /dev/null || exit 4; head -c1 /dev/kmsg",
-        dir.display()
-    );
+    let script =
+        format!("echo $$ > {}/cgroup.procs || exit 3; head -c1 /dev/null || exit 4; head -c1 /dev/kmsg", dir.display());
     let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(3), "join failed: {err}");

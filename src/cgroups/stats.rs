@@ -183,7 +183,12 @@ pub(crate) fn parse_blkio(text: &str) -> Vec<BlkioEntry> {
                 return None;
             }
             let (maj, min) = f[0].split_once(':')?;
-            Some(BlkioEntry { major: maj.parse().ok()?, minor: min.parse().ok()?, op: f[1].to_owned(), value: f[2].parse().ok()? })
+            Some(BlkioEntry {
+                major: maj.parse().ok()?,
+                minor: min.parse().ok()?,
+                op: f[1].to_owned(),
+                value: f[2].parse().ok()?,
+            })
         })
         .collect()
 }
@@ -247,10 +252,8 @@ pub(crate) fn v1(cg: &Cgroup) -> Result<Stats> {
         s.cpuset.memory_spread_slab = num(d, "cpuset.memory_spread_slab");
         s.cpuset.memory_pressure = num(d, "cpuset.memory_pressure");
         s.cpuset.sched_load_balance = num(d, "cpuset.sched_load_balance");
-        s.cpuset.sched_relax_domain_level = read(d.join("cpuset.sched_relax_domain_level"))
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
+        s.cpuset.sched_relax_domain_level =
+            read(d.join("cpuset.sched_relax_domain_level")).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     }
     if let Some(d) = cg.v1_dir("pids") {
         s.pids.current = num(d, "pids.current");

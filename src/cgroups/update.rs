@@ -52,7 +52,10 @@ pub fn parse_bytes(s: &str) -> Result<i64> {
 pub fn merge_update(base: &LinuxResources, f: &UpdateFlags) -> LinuxResources {
     let mut r = base.clone();
     let mut m = r.memory().unwrap_or_default();
-    let mem_given = f.memory.is_some() || f.memory_swap.is_some() || f.memory_reservation.is_some() || f.kernel_memory_tcp.is_some();
+    let mem_given = f.memory.is_some()
+        || f.memory_swap.is_some()
+        || f.memory_reservation.is_some()
+        || f.kernel_memory_tcp.is_some();
     if let Some(v) = f.memory {
         m.set_limit(Some(v));
         // unlimited memory without an explicit swap: swap unlimited too (runc)
@@ -187,7 +190,13 @@ mod tests {
             r#"{"memory":{"limit":1000,"swap":2000},"cpu":{"quota":5000,"period":10000,"shares":512},"pids":{"limit":10}}"#,
         )
         .unwrap();
-        let f = UpdateFlags { memory: Some(4096), cpu_quota: Some(20000), pids_limit: Some(-1), blkio_weight: Some(300), ..Default::default() };
+        let f = UpdateFlags {
+            memory: Some(4096),
+            cpu_quota: Some(20000),
+            pids_limit: Some(-1),
+            blkio_weight: Some(300),
+            ..Default::default()
+        };
         let r = merge_update(&base, &f);
         let m = r.memory().unwrap();
         assert_eq!((m.limit(), m.swap()), (Some(4096), Some(2000)));
@@ -202,7 +211,8 @@ mod tests {
 
     #[test]
     fn merges_resources_patch() {
-        let base: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":1000,"swappiness":10},"pids":{"limit":10}}"#).unwrap();
+        let base: LinuxResources =
+            serde_json::from_str(r#"{"memory":{"limit":1000,"swappiness":10},"pids":{"limit":10}}"#).unwrap();
         let patch: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":2000},"cpu":{"cpus":"0"}}"#).unwrap();
         let r = merge_resources(&base, &patch);
         assert_eq!(r.memory().unwrap().limit(), Some(2000));

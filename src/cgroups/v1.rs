@@ -55,8 +55,8 @@ pub(crate) fn plan(r: &LinuxResources, cg: &Cgroup, with_devices: bool) -> Resul
         plan_memory(m, need(cg, "memory", "memory")?, &mut p)?;
     }
     if let Some(c) = r.cpu().as_ref().filter(|c| !cpu_is_empty(c)) {
-        let cpuset_set = c.cpus().as_deref().is_some_and(|s| !s.is_empty())
-            || c.mems().as_deref().is_some_and(|s| !s.is_empty());
+        let cpuset_set =
+            c.cpus().as_deref().is_some_and(|s| !s.is_empty()) || c.mems().as_deref().is_some_and(|s| !s.is_empty());
         let cpu_set = c.shares().is_some()
             || c.quota().is_some()
             || c.period().is_some()
@@ -208,11 +208,8 @@ pub(crate) fn plan_cpuset(c: &LinuxCpu, dir: &Path, p: &mut Plan) {
 }
 
 pub(crate) fn plan_blkio(b: &LinuxBlockIo, dir: &Path, p: &mut Plan) -> Result<()> {
-    let (weight_file, bfq) = if dir.join("blkio.weight").exists() {
-        ("blkio.weight", false)
-    } else {
-        ("blkio.bfq.weight", true)
-    };
+    let (weight_file, bfq) =
+        if dir.join("blkio.weight").exists() { ("blkio.weight", false) } else { ("blkio.bfq.weight", true) };
     if let Some(w) = b.weight().filter(|&w| w != 0) {
         has(dir, weight_file, "blockIO.weight")?;
         p.write(dir, weight_file, w);
@@ -290,7 +287,10 @@ pub(crate) fn plan_rdma(
             line.push_str(&format!(" hca_object={o}"));
         }
         if line == *dev {
-            return Err(Error::Invalid { field: "rdma", reason: format!("`{dev}` sets neither hcaHandles nor hcaObjects") });
+            return Err(Error::Invalid {
+                field: "rdma",
+                reason: format!("`{dev}` sets neither hcaHandles nor hcaObjects"),
+            });
         }
         p.write(dir, file, line);
     }

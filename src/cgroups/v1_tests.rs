@@ -16,7 +16,12 @@ fn fixture(files: &[(&str, &str)]) -> (tempfile::TempDir, Cgroup) {
     for ctrl in ["cpu", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "net_cls", "net_prio"] {
         let dir = tmp.path().join(ctrl).join("ctr");
         std::fs::create_dir_all(&dir).unwrap();
-        v1.push(Hierarchy { controllers: vec![ctrl.into()], mountpoint: tmp.path().join(ctrl), path: dir, create_from: None });
+        v1.push(Hierarchy {
+            controllers: vec![ctrl.into()],
+            mountpoint: tmp.path().join(ctrl),
+            path: dir,
+            create_from: None,
+        });
     }
     for (f, v) in files {
         let ctrl = f.split('.').next().unwrap();
@@ -85,7 +90,8 @@ fn memory_without_swap_accounting_warns() {
 
 #[test]
 fn cpu_and_cpuset() {
-    let (_t, cg) = fixture(&[("cpu.cfs_burst_us", "0"), ("cpu.rt_period_us", "0"), ("cpu.rt_runtime_us", "0"), ("cpu.idle", "0")]);
+    let (_t, cg) =
+        fixture(&[("cpu.cfs_burst_us", "0"), ("cpu.rt_period_us", "0"), ("cpu.rt_runtime_us", "0"), ("cpu.idle", "0")]);
     let r = res(r#"{"cpu":{"shares":512,"quota":50000,"period":100000,"burst":1000,"realtimePeriod":1000000,
         "realtimeRuntime":950000,"idle":1,"cpus":"0-1","mems":"0"}}"#);
     let p = no_devices(&cg, &r);
@@ -171,21 +177,32 @@ fn hugetlb_with_rsvd_and_rdma() {
     std::fs::write(d.join("hugetlb.2MB.limit_in_bytes"), "").unwrap();
     std::fs::write(d.join("hugetlb.2MB.rsvd.limit_in_bytes"), "").unwrap();
     let mut p = Plan::default();
-    let l: Vec<oci_spec::runtime::LinuxHugepageLimit> = serde_json::from_str(r#"[{"pageSize":"2MB","limit":4194304}]"#).unwrap();
+    let l: Vec<oci_spec::runtime::LinuxHugepageLimit> =
+        serde_json::from_str(r#"[{"pageSize":"2MB","limit":4194304}]"#).unwrap();
     plan_hugetlb(&l, d, &mut p).unwrap();
-    assert_eq!(files(&p), pairs(&[("hugetlb.2MB.limit_in_bytes", "4194304"), ("hugetlb.2MB.rsvd.limit_in_bytes", "4194304")]));
-    let l: Vec<oci_spec::runtime::LinuxHugepageLimit> = serde_json::from_str(r#"[{"pageSize":"1GB","limit":1}]"#).unwrap();
+    assert_eq!(
+        files(&p),
+        pairs(&[("hugetlb.2MB.limit_in_bytes", "4194304"), ("hugetlb.2MB.rsvd.limit_in_bytes", "4194304")])
+    );
+    let l: Vec<oci_spec::runtime::LinuxHugepageLimit> =
+        serde_json::from_str(r#"[{"pageSize":"1GB","limit":1}]"#).unwrap();
     assert!(plan_hugetlb(&l, d, &mut p).is_err());
     let mut p = Plan::default();
-    let rdma = serde_json::from_str(r#"{"mlx5_1":{"hcaObjects":9},"mlx4_0":{"hcaHandles":2,"hcaObjects":2000}}"#).unwrap();
+    let rdma =
+        serde_json::from_str(r#"{"mlx5_1":{"hcaObjects":9},"mlx4_0":{"hcaHandles":2,"hcaObjects":2000}}"#).unwrap();
     plan_rdma(&rdma, d, "rdma.max", &mut p).unwrap();
-    assert_eq!(files(&p), pairs(&[("rdma.max", "mlx4_0 hca_handle=2 hca_object=2000"), ("rdma.max", "mlx5_1 hca_object=9")]));
+    assert_eq!(
+        files(&p),
+        pairs(&[("rdma.max", "mlx4_0 hca_handle=2 hca_object=2000"), ("rdma.max", "mlx5_1 hca_object=9")])
+    );
 }
 
 #[test]
 fn devices_in_config_order_first() {
     let (_t, cg) = fixture(&[]);
-    let r = res(r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"}]}"#);
+    let r = res(
+        r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"}]}"#,
+    );
     let p = plan(&r, &cg, true).unwrap();
     let f = files(&p);
     assert_eq!(f[0], ("devices.deny".to_string(), "a".to_string()));
@@ -205,7 +222,12 @@ fn hybrid_unified_keys_go_to_cgroup2_dir() {
     std::fs::create_dir_all(&u).unwrap();
     std::fs::write(u.join("hugetlb.2MB.max"), "max").unwrap();
     cg.layout = Layout::Hybrid;
-    cg.unified = Some(Hierarchy { controllers: vec![], mountpoint: t.path().join("unified"), path: u.clone(), create_from: None });
+    cg.unified = Some(Hierarchy {
+        controllers: vec![],
+        mountpoint: t.path().join("unified"),
+        path: u.clone(),
+        create_from: None,
+    });
     let p = no_devices(&cg, &res(r#"{"unified":{"hugetlb.2MB.max":"4194304"}}"#));
     assert_eq!(p.writes[0].path, u.join("hugetlb.2MB.max"));
     assert!(plan(&res(r#"{"unified":{"memory.high":"1"}}"#), &cg, false).is_err());

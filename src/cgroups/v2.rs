@@ -286,13 +286,12 @@ pub(crate) fn is_frozen(dir: &Path) -> Result<bool> {
 /// never a moment without a device filter.
 pub(crate) fn attach_devices(dir: &Path, rules: &[devices::Rule]) -> Result<()> {
     let insns = devices::bpf_program(rules);
-    let prog = bpf::prog_load_cgroup_device(&insns, c"Apache")
-        .map_err(|(source, log)| Error::BpfLoad { log, source })?;
+    let prog =
+        bpf::prog_load_cgroup_device(&insns, c"Apache").map_err(|(source, log)| Error::BpfLoad { log, source })?;
     let cg = open_path(dir)?;
     let err = |op| move |source| Error::Bpf { op, path: dir.to_owned(), source };
     let old = bpf::prog_query(cg.as_fd(), bpf::ATTACH_CGROUP_DEVICE).map_err(err("query"))?;
-    bpf::prog_attach(cg.as_fd(), prog.as_fd(), bpf::ATTACH_CGROUP_DEVICE, bpf::F_ALLOW_MULTI)
-        .map_err(err("attach"))?;
+    bpf::prog_attach(cg.as_fd(), prog.as_fd(), bpf::ATTACH_CGROUP_DEVICE, bpf::F_ALLOW_MULTI).map_err(err("attach"))?;
     for id in old {
         let fd = bpf::prog_get_fd_by_id(id).map_err(err("open old"))?;
         bpf::prog_detach(cg.as_fd(), fd.as_fd(), bpf::ATTACH_CGROUP_DEVICE).map_err(err("detach old"))?;

@@ -16,9 +16,23 @@ fn fixture(files: &[&str]) -> tempfile::TempDir {
 }
 
 const ALL: &[&str] = &[
-    "memory.max", "memory.low", "memory.swap.max", "memory.current", "cpu.weight", "cpu.max", "cpu.max.burst",
-    "cpu.idle", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "io.max", "hugetlb.2MB.max",
-    "hugetlb.2MB.rsvd.max", "rdma.max", "memory.high",
+    "memory.max",
+    "memory.low",
+    "memory.swap.max",
+    "memory.current",
+    "cpu.weight",
+    "cpu.max",
+    "cpu.max.burst",
+    "cpu.idle",
+    "cpuset.cpus",
+    "cpuset.mems",
+    "pids.max",
+    "io.weight",
+    "io.max",
+    "hugetlb.2MB.max",
+    "hugetlb.2MB.rsvd.max",
+    "rdma.max",
+    "memory.high",
 ];
 
 fn files(p: &Plan) -> Vec<(String, String)> {
@@ -32,8 +46,12 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn memory_conversions() {
     let t = fixture(ALL);
-    let p = plan(&res(r#"{"memory":{"limit":1000,"swap":3000,"reservation":500,"kernelTCP":5,"swappiness":3,
-        "disableOOMKiller":true}}"#), t.path(), false)
+    let p = plan(
+        &res(r#"{"memory":{"limit":1000,"swap":3000,"reservation":500,"kernelTCP":5,"swappiness":3,
+        "disableOOMKiller":true}}"#),
+        t.path(),
+        false,
+    )
     .unwrap();
     assert_eq!(files(&p), pairs(&[("memory.swap.max", "2000"), ("memory.max", "1000"), ("memory.low", "500")]));
     assert_eq!(p.warnings.len(), 3);
@@ -67,8 +85,12 @@ fn check_before_update() {
 #[test]
 fn cpu_conversions() {
     let t = fixture(ALL);
-    let p = plan(&res(r#"{"cpu":{"shares":1024,"quota":50000,"period":100000,"burst":1000,"idle":0,"cpus":"1","mems":"0"}}"#), t.path(), false)
-        .unwrap();
+    let p = plan(
+        &res(r#"{"cpu":{"shares":1024,"quota":50000,"period":100000,"burst":1000,"idle":0,"cpus":"1","mems":"0"}}"#),
+        t.path(),
+        false,
+    )
+    .unwrap();
     assert_eq!(
         files(&p),
         pairs(&[
@@ -128,7 +150,9 @@ fn pids_hugetlb_rdma_unified() {
             ("memory.high", "123"),
         ])
     );
-    for bad in [r#"{"unified":{"../x":"1"}}"#, r#"{"unified":{"cgroup.procs":"1"}}"#, r#"{"unified":{"io.latency":"1"}}"#] {
+    for bad in
+        [r#"{"unified":{"../x":"1"}}"#, r#"{"unified":{"cgroup.procs":"1"}}"#, r#"{"unified":{"io.latency":"1"}}"#]
+    {
         assert!(plan(&res(bad), t.path(), false).is_err(), "{bad}");
     }
     assert!(plan(&res(r#"{"network":{"classID":1}}"#), t.path(), false).is_err());

@@ -25,7 +25,11 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     };
     let status = dir.status(&stored);
     if !status.can_delete() && !a.force {
-        return Err(Error::Status(format!("cannot delete container {} that is not stopped: {}", a.id, status.as_str())));
+        return Err(Error::Status(format!(
+            "cannot delete container {} that is not stopped: {}",
+            a.id,
+            status.as_str()
+        )));
     }
     parent::destroy(&dir, &stored)
 }

@@ -73,12 +73,14 @@ fn build_process(a: &Args, base: Option<&Process>) -> Result<Process> {
     if let Some(p) = &a.process {
         let raw = std::fs::read(p).ctx(|| format!("read process file `{}`", p.display()))?;
         let de = &mut serde_json::Deserializer::from_slice(&raw);
-        return serde_path_to_error::deserialize(de).map_err(|e| Error::config(format!("process file: {}", e.path()), e.into_inner().to_string()));
+        return serde_path_to_error::deserialize(de)
+            .map_err(|e| Error::config(format!("process file: {}", e.path()), e.into_inner().to_string()));
     }
     if a.command.is_empty() {
         return Err(Error::Usage("exec needs a command or --process".into()));
     }
-    let mut p = base.cloned().ok_or_else(|| Error::config("process", "the container has no process to base exec on"))?;
+    let mut p =
+        base.cloned().ok_or_else(|| Error::config("process", "the container has no process to base exec on"))?;
     p.set_args(Some(a.command.clone()));
     p.set_terminal(Some(a.tty));
     if let Some(cwd) = &a.cwd {
@@ -120,7 +122,8 @@ fn build_process(a: &Args, base: Option<&Process>) -> Result<Process> {
                 s.insert(c);
                 Some(s)
             };
-            let (b, e, p_, i) = (add(caps.bounding()), add(caps.effective()), add(caps.permitted()), add(caps.inheritable()));
+            let (b, e, p_, i) =
+                (add(caps.bounding()), add(caps.effective()), add(caps.permitted()), add(caps.inheritable()));
             caps.set_bounding(b);
             caps.set_effective(e);
             caps.set_permitted(p_);
@@ -143,7 +146,8 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     let spec = dir.load_config()?;
     let process = build_process(&a, spec.process().as_ref())?;
     let terminal = process.terminal().unwrap_or(false);
-    let (ours, console): (Option<std::os::unix::net::UnixStream>, Option<OwnedFd>) = match (&a.console_socket, terminal) {
+    let (ours, console): (Option<std::os::unix::net::UnixStream>, Option<OwnedFd>) = match (&a.console_socket, terminal)
+    {
         (Some(p), true) => (None, Some(crate::terminal::connect(p)?)),
         (None, true) if !a.detach => {
             let (x, y) = std::os::unix::net::UnixStream::pair().ctx(|| "create the console socket pair".to_string())?;
@@ -152,7 +156,13 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         (None, true) => return Err(Error::Usage("a detached exec with a terminal needs --console-socket".into())),
         _ => (None, None),
     };
-    let opts = ExecOptions { process, console, pid_file: a.pid_file.clone(), preserve_fds: a.preserve_fds, cgroup: a.cgroup.clone() };
+    let opts = ExecOptions {
+        process,
+        console,
+        pid_file: a.pid_file.clone(),
+        preserve_fds: a.preserve_fds,
+        cgroup: a.cgroup.clone(),
+    };
     let pid = join::spawn(&stored, &spec, opts)?;
     if a.detach {
         return Ok(());

@@ -33,11 +33,19 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         println!("{}", serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()));
         return Ok(());
     }
-    let table: Vec<[String; 6]> = std::iter::once(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from))
-        .chain(rows.iter().map(|r| {
-            [r.id.clone(), r.pid.to_string(), r.status.as_str().to_string(), r.bundle.display().to_string(), r.created.clone(), r.owner.clone()]
-        }))
-        .collect();
+    let table: Vec<[String; 6]> =
+        std::iter::once(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from))
+            .chain(rows.iter().map(|r| {
+                [
+                    r.id.clone(),
+                    r.pid.to_string(),
+                    r.status.as_str().to_string(),
+                    r.bundle.display().to_string(),
+                    r.created.clone(),
+                    r.owner.clone(),
+                ]
+            }))
+            .collect();
     let widths: Vec<usize> = (0..6).map(|c| table.iter().map(|r| r[c].len() + 3).max().unwrap_or(0).max(12)).collect();
     for r in &table {
         let line: String = r.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();

@@ -131,7 +131,9 @@ fn wait_loop(pid: i32, sfd: &SignalFd, master: Option<&OwnedFd>) -> Result<i32> 
             }
         }
         if let Some(m) = master {
-            if ready.get(1).copied().unwrap_or(false) && !crate::terminal::copy_once(m.as_fd(), std::io::stdout().as_fd()) {
+            if ready.get(1).copied().unwrap_or(false)
+                && !crate::terminal::copy_once(m.as_fd(), std::io::stdout().as_fd())
+            {
                 // The pty closed: the container is exiting; keep reaping.
             }
             if ready.get(2).copied().unwrap_or(false) && !crate::terminal::copy_once(stdin.as_fd(), m.as_fd()) {

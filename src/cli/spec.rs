@@ -53,6 +53,9 @@ mod tests {
         assert_eq!(v["linux"]["gidMappings"][0]["hostID"], 1001);
         assert_eq!(v["linux"]["uidMappings"][0]["containerID"], 0);
         let v: serde_json::Value = serde_json::from_str(&rootless_text(0, 5)).unwrap();
-        assert_eq!((v["linux"]["uidMappings"][0]["hostID"].as_u64(), v["linux"]["gidMappings"][0]["hostID"].as_u64()), (Some(0), Some(5)));
+        assert_eq!(
+            (v["linux"]["uidMappings"][0]["hostID"].as_u64(), v["linux"]["gidMappings"][0]["hostID"].as_u64()),
+            (Some(0), Some(5))
+        );
     }
 }

@@ -131,7 +131,9 @@ fn normalize_patch(mut p: LinuxResources) -> LinuxResources {
 
 fn check_rdt(a: &Args) -> Result<()> {
     if a.l3_cache_schema.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(Error::Unsupported("Intel RDT/CAT: l3 cache schema is not enabled (berth has no Intel RDT support)".into()));
+        return Err(Error::Unsupported(
+            "Intel RDT/CAT: l3 cache schema is not enabled (berth has no Intel RDT support)".into(),
+        ));
     }
     if a.mem_bw_schema.as_deref().is_some_and(|s| !s.is_empty()) {
         return Err(Error::Unsupported(
@@ -196,7 +198,10 @@ mod tests {
 
     #[test]
     fn engine_spellings() {
-        assert_eq!(parse(&["update", "--resources=/var/tmp/podman1", "c"]).resources.as_deref(), Some("/var/tmp/podman1"));
+        assert_eq!(
+            parse(&["update", "--resources=/var/tmp/podman1", "c"]).resources.as_deref(),
+            Some("/var/tmp/podman1")
+        );
         assert_eq!(parse(&["update", "--resources", "-", "c"]).resources.as_deref(), Some("-"));
         assert_eq!(parse(&["update", "-r", "f.json", "c"]).resources.as_deref(), Some("f.json"));
         let a = parse(&["update", "--cpu-shares", "512", "--cpu-share", "256", "c"]);
@@ -206,10 +211,34 @@ mod tests {
     #[test]
     fn flags_parse_like_runc() {
         let a = parse(&[
-            "update", "--memory", "100m", "--memory-swap", "-1", "--memory-reservation", "50M", "--kernel-memory-tcp", "1g",
-            "--cpu-share", "512", "--cpu-quota", "-1", "--cpu-period", "100000", "--cpu-rt-period", "1000000",
-            "--cpu-rt-runtime", "950000", "--cpuset-cpus", "0-1", "--cpuset-mems", "0", "--pids-limit", "-1",
-            "--blkio-weight", "300", "c1",
+            "update",
+            "--memory",
+            "100m",
+            "--memory-swap",
+            "-1",
+            "--memory-reservation",
+            "50M",
+            "--kernel-memory-tcp",
+            "1g",
+            "--cpu-share",
+            "512",
+            "--cpu-quota",
+            "-1",
+            "--cpu-period",
+            "100000",
+            "--cpu-rt-period",
+            "1000000",
+            "--cpu-rt-runtime",
+            "950000",
+            "--cpuset-cpus",
+            "0-1",
+            "--cpuset-mems",
+            "0",
+            "--pids-limit",
+            "-1",
+            "--blkio-weight",
+            "300",
+            "c1",
         ]);
         assert_eq!(a.id, "c1");
         let f = flags(&a).unwrap();
@@ -243,9 +272,10 @@ mod tests {
 
     #[test]
     fn podman_resources_file_merges_over_current() {
-        let base: LinuxResources =
-            serde_json::from_str(r#"{"memory":{"limit":52428800,"swap":104857600},"pids":{"limit":100},"cpu":{"shares":512}}"#)
-                .unwrap();
+        let base: LinuxResources = serde_json::from_str(
+            r#"{"memory":{"limit":52428800,"swap":104857600},"pids":{"limit":100},"cpu":{"shares":512}}"#,
+        )
+        .unwrap();
         let patch: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":100663296,"swap":201326592}}"#).unwrap();
         let r = merge_resources(&base, &normalize_patch(patch));
         let m = r.memory().unwrap();
@@ -256,7 +286,8 @@ mod tests {
 
     #[test]
     fn patch_zeroes_are_unchanged() {
-        let base: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":1000,"swap":2000},"pids":{"limit":10}}"#).unwrap();
+        let base: LinuxResources =
+            serde_json::from_str(r#"{"memory":{"limit":1000,"swap":2000},"pids":{"limit":10}}"#).unwrap();
         let patch: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":-1},"pids":{"limit":0}}"#).unwrap();
         let r = merge_resources(&base, &normalize_patch(patch));
         assert_eq!(r.pids().unwrap().limit(), 10);

@@ -20,7 +20,9 @@ use std::path::Path;
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag};
-use nix::sys::stat::{fchmod, fchmodat, futimens, makedev, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags};
+use nix::sys::stat::{
+    fchmod, fchmodat, futimens, makedev, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags,
+};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchown, fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 use tar::EntryType;
@@ -90,8 +92,7 @@ pub fn apply_layer<R: Read>(root: &Path, reader: R, mode: ApplyMode) -> Result<A
     for entry in archive.entries().map_err(Error::tar)? {
         let mut entry = entry.map_err(Error::tar)?;
         let path = entry.path().map_err(Error::tar)?.into_owned();
-        a.entry(&mut entry)
-            .map_err(|e| Error::Entry { entry: path.display().to_string(), source: Box::new(e) })?;
+        a.entry(&mut entry).map_err(|e| Error::Entry { entry: path.display().to_string(), source: Box::new(e) })?;
         a.stats.entries += 1;
     }
     a.finish()?;
@@ -112,7 +113,8 @@ fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta> {
         for ext in exts {
             let ext = ext.map_err(Error::tar)?;
             let Ok(key) = ext.key() else { continue };
-            let num = || std::str::from_utf8(ext.value_bytes()).ok().and_then(|v| v.split('.').next()?.parse::<i64>().ok());
+            let num =
+                || std::str::from_utf8(ext.value_bytes()).ok().and_then(|v| v.split('.').next()?.parse::<i64>().ok());
             match key {
                 "uid" => m.uid = num().and_then(|v| u64::try_from(v).ok()).unwrap_or(m.uid),
                 "gid" => m.gid = num().and_then(|v| u64::try_from(v).ok()).unwrap_or(m.gid),
@@ -136,7 +138,8 @@ impl Applier {
         let Some((name, parent)) = comps.split_last() else {
             // The root itself: only its metadata can change.
             if kind == EntryType::Directory {
-                let fd = self.root.dir(&[], false)?.ok_or_else(|| Error::sys("open", &self.root.path, Errno::ENOENT))?;
+                let fd =
+                    self.root.dir(&[], false)?.ok_or_else(|| Error::sys("open", &self.root.path, Errno::ENOENT))?;
                 self.set_fd_meta(fd.as_fd(), &meta, &comps)?;
                 self.dir_times.push((comps, meta.mtime));
             }
@@ -173,8 +176,13 @@ impl Applier {
         let at = self.root.display(&comps);
         match kind {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                let fd = openat(dir.as_fd(), name.as_os_str(), OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o600))
-                    .map_err(|e| Error::sys("create", &at, e))?;
+                let fd = openat(
+                    dir.as_fd(),
+                    name.as_os_str(),
+                    OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o600),
+                )
+                .map_err(|e| Error::sys("create", &at, e))?;
                 let mut file = File::from(fd);
                 self.copy(entry, &mut file).map_err(|e| Error::io("write", &at, e))?;
                 self.set_fd_meta(file.as_fd(), &meta, &comps)?;
@@ -183,7 +191,8 @@ impl Applier {
             }
             EntryType::Directory => {
                 if !kept_dir {
-                    mkdirat(dir.as_fd(), name.as_os_str(), Mode::from_bits_truncate(0o700)).map_err(|e| Error::sys("create directory", &at, e))?;
+                    mkdirat(dir.as_fd(), name.as_os_str(), Mode::from_bits_truncate(0o700))
+                        .map_err(|e| Error::sys("create directory", &at, e))?;
                 }
                 let fd = open_child_dir(dir.as_fd(), name).map_err(|e| Error::sys("open directory", &at, e))?;
                 self.set_fd_meta(fd.as_fd(), &meta, &comps)?;
@@ -194,12 +203,19 @@ impl Applier {
                 self.dir_times.push((comps.clone(), meta.mtime));
             }
             EntryType::Symlink => {
-                let target = entry.link_name().map_err(Error::tar)?.ok_or_else(|| Error::NoLinkTarget { entry: at.display().to_string() })?;
-                symlinkat(target.as_ref(), dir.as_fd(), name.as_os_str()).map_err(|e| Error::sys("create symlink", &at, e))?;
+                let target = entry
+                    .link_name()
+                    .map_err(Error::tar)?
+                    .ok_or_else(|| Error::NoLinkTarget { entry: at.display().to_string() })?;
+                symlinkat(target.as_ref(), dir.as_fd(), name.as_os_str())
+                    .map_err(|e| Error::sys("create symlink", &at, e))?;
                 self.set_at_meta(dir.as_fd(), name, &meta, &comps, false)?;
             }
             EntryType::Link => {
-                let target = entry.link_name().map_err(Error::tar)?.ok_or_else(|| Error::NoLinkTarget { entry: at.display().to_string() })?;
+                let target = entry
+                    .link_name()
+                    .map_err(Error::tar)?
+                    .ok_or_else(|| Error::NoLinkTarget { entry: at.display().to_string() })?;
                 self.hardlink(dir.as_fd(), name, &comps, &clean(&target))?;
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
@@ -212,10 +228,14 @@ impl Applier {
                         let h = entry.header();
                         let major = h.device_major().map_err(Error::tar)?.unwrap_or(0);
                         let minor = h.device_minor().map_err(Error::tar)?.unwrap_or(0);
-                        (if k == EntryType::Char { SFlag::S_IFCHR } else { SFlag::S_IFBLK }, makedev(major.into(), minor.into()))
+                        (
+                            if k == EntryType::Char { SFlag::S_IFCHR } else { SFlag::S_IFBLK },
+                            makedev(major.into(), minor.into()),
+                        )
                     }
                 };
-                mknodat(dir.as_fd(), name.as_os_str(), kind_flag, Mode::from_bits_truncate(0o600), dev).map_err(|e| Error::sys("create node", &at, e))?;
+                mknodat(dir.as_fd(), name.as_os_str(), kind_flag, Mode::from_bits_truncate(0o600), dev)
+                    .map_err(|e| Error::sys("create node", &at, e))?;
                 self.set_at_meta(dir.as_fd(), name, &meta, &comps, true)?;
             }
             other => return Err(Error::EntryType { entry: at.display().to_string(), kind: other.as_byte() }),
@@ -241,7 +261,8 @@ impl Applier {
                 return fd.try_clone().map_err(|e| Error::io("dup", self.root.display(parent), e));
             }
         }
-        let fd = self.root.dir(parent, true)?.ok_or_else(|| Error::sys("open", self.root.display(parent), Errno::ENOENT))?;
+        let fd =
+            self.root.dir(parent, true)?.ok_or_else(|| Error::sys("open", self.root.display(parent), Errno::ENOENT))?;
         let dup = fd.try_clone().map_err(|e| Error::io("dup", self.root.display(parent), e))?;
         self.cache = Some((parent.to_vec(), dup));
         Ok(fd)
@@ -294,8 +315,12 @@ impl Applier {
             }
             ApplyMode::Overlay => {
                 self.mark_touched(dir_comps);
-                let dir = self.root.dir(dir_comps, true)?.ok_or_else(|| Error::sys("open", self.root.display(dir_comps), Errno::ENOENT))?;
-                fsetxattr(dir.as_fd(), OPAQUE_XATTR, b"y").map_err(|e| Error::sys("mark opaque", self.root.display(dir_comps), e))?;
+                let dir = self
+                    .root
+                    .dir(dir_comps, true)?
+                    .ok_or_else(|| Error::sys("open", self.root.display(dir_comps), Errno::ENOENT))?;
+                fsetxattr(dir.as_fd(), OPAQUE_XATTR, b"y")
+                    .map_err(|e| Error::sys("mark opaque", self.root.display(dir_comps), e))?;
             }
         }
         Ok(())
@@ -311,7 +336,8 @@ impl Applier {
             } else {
                 match lstat_at(dir, &n) {
                     Ok(Some(st)) if is_dir(&st) => {
-                        let sub = open_child_dir(dir, &n).map_err(|e| Error::sys("open", self.root.display(comps), e))?;
+                        let sub =
+                            open_child_dir(dir, &n).map_err(|e| Error::sys("open", self.root.display(comps), e))?;
                         self.clear_untouched(sub.as_fd(), comps)
                     }
                     _ => Ok(()),
@@ -330,8 +356,12 @@ impl Applier {
         };
         // The target's directory is resolved inside the root like any path;
         // linkat without AT_SYMLINK_FOLLOW then links the entry itself.
-        let tdir = self.root.dir(tparent, false)?.ok_or_else(|| Error::sys("link to", self.root.display(target), Errno::ENOENT))?;
-        linkat(tdir.as_fd(), tname.as_os_str(), dir, name, AtFlags::empty()).map_err(|e| Error::sys("link to", self.root.display(target), e))
+        let tdir = self
+            .root
+            .dir(tparent, false)?
+            .ok_or_else(|| Error::sys("link to", self.root.display(target), Errno::ENOENT))?;
+        linkat(tdir.as_fd(), tname.as_os_str(), dir, name, AtFlags::empty())
+            .map_err(|e| Error::sys("link to", self.root.display(target), e))
     }
 
     fn chown_ids(&self, meta: &Meta) -> Option<(Uid, Gid)> {
@@ -343,7 +373,8 @@ impl Applier {
 
     fn xattr_allowed(&self, key: &str) -> bool {
         // Overlay metadata from an image could redirect lookups: never trust it.
-        !key.starts_with("trusted.overlay.") && !(self.rootless && (key.starts_with("trusted.") || key.starts_with("security.")))
+        !key.starts_with("trusted.overlay.")
+            && !(self.rootless && (key.starts_with("trusted.") || key.starts_with("security.")))
     }
 
     /// Owner, mode (after chown, which clears setuid) and xattrs via an fd.
@@ -363,14 +394,23 @@ impl Applier {
     }
 
     /// The same for entries that cannot be opened (symlinks, nodes).
-    fn set_at_meta(&self, dir: BorrowedFd<'_>, name: &OsStr, meta: &Meta, comps: &[OsString], chmod: bool) -> Result<()> {
+    fn set_at_meta(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        meta: &Meta,
+        comps: &[OsString],
+        chmod: bool,
+    ) -> Result<()> {
         let at = || self.root.display(comps);
         if let Some((u, g)) = self.chown_ids(meta) {
-            fchownat(dir, name, Some(u), Some(g), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| Error::sys("change owner of", at(), e))?;
+            fchownat(dir, name, Some(u), Some(g), AtFlags::AT_SYMLINK_NOFOLLOW)
+                .map_err(|e| Error::sys("change owner of", at(), e))?;
         }
         if chmod {
             // Only for nodes this call just created (never a symlink).
-            fchmodat(dir, name, Mode::from_bits_truncate(meta.mode), FchmodatFlags::FollowSymlink).map_err(|e| Error::sys("change mode of", at(), e))?;
+            fchmodat(dir, name, Mode::from_bits_truncate(meta.mode), FchmodatFlags::FollowSymlink)
+                .map_err(|e| Error::sys("change mode of", at(), e))?;
         }
         for (k, v) in meta.xattrs.iter().filter(|(k, _)| self.xattr_allowed(k)) {
             match lsetxattr_at(dir, name, k, v) {

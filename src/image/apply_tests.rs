@@ -63,7 +63,13 @@ fn flat_whiteouts_remove_lower_content_only() {
     let (_t, r) = root_dir();
     let l1 = TarBuilder::new().file("a/b", "1", 0o644).file("a/c", "2", 0o644).file("d/e", "3", 0o644).finish();
     apply(&r, &l1, ApplyMode::Flat).unwrap();
-    let l2 = TarBuilder::new().file("a/.wh.b", "", 0o644).file(".wh.d", "", 0o644).file("a/new", "4", 0o644).file("a/.wh.new", "", 0o644).file(".wh...", "", 0o644).finish();
+    let l2 = TarBuilder::new()
+        .file("a/.wh.b", "", 0o644)
+        .file(".wh.d", "", 0o644)
+        .file("a/new", "4", 0o644)
+        .file("a/.wh.new", "", 0o644)
+        .file(".wh...", "", 0o644)
+        .finish();
     apply(&r, &l2, ApplyMode::Flat).unwrap();
     assert!(!r.join("a/b").exists());
     assert!(r.join("a/c").exists());
@@ -77,9 +83,15 @@ fn flat_opaque_applies_first_wherever_it_is() {
     let (_t, r) = root_dir();
     let l1 = TarBuilder::new().file("x/1", "1", 0o644).file("x/sub/2", "2", 0o644).file("y", "y", 0o644).finish();
     apply(&r, &l1, ApplyMode::Flat).unwrap();
-    let l2 = TarBuilder::new().file("x/before", "b", 0o644).file("x/sub/kept", "k", 0o644).file("x/.wh..wh..opq", "", 0o644).file("x/after", "a", 0o644).finish();
+    let l2 = TarBuilder::new()
+        .file("x/before", "b", 0o644)
+        .file("x/sub/kept", "k", 0o644)
+        .file("x/.wh..wh..opq", "", 0o644)
+        .file("x/after", "a", 0o644)
+        .finish();
     apply(&r, &l2, ApplyMode::Flat).unwrap();
-    let mut names: Vec<String> = std::fs::read_dir(r.join("x")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(r.join("x")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["after", "before", "sub"]);
     assert!(!r.join("x/sub/2").exists());
@@ -103,7 +115,13 @@ fn overlay_mode_records_whiteouts_and_opaque() {
         return;
     }
     let (_t, r) = root_dir();
-    let l = TarBuilder::new().file("a/.wh.gone", "", 0o644).file("o/.wh..wh..opq", "", 0o644).file("o/f", "x", 0o644).file(".wh.dir", "", 0o644).dir("dir", 0o755).finish();
+    let l = TarBuilder::new()
+        .file("a/.wh.gone", "", 0o644)
+        .file("o/.wh..wh..opq", "", 0o644)
+        .file("o/f", "x", 0o644)
+        .file(".wh.dir", "", 0o644)
+        .dir("dir", 0o755)
+        .finish();
     apply(&r, &l, ApplyMode::Overlay).unwrap();
     let w = std::fs::symlink_metadata(r.join("a/gone")).unwrap();
     assert!(w.file_type().is_char_device());
@@ -111,8 +129,15 @@ fn overlay_mode_records_whiteouts_and_opaque() {
     let root = Root::open(&r).unwrap();
     let o = open_child_dir(root.fd(), OsStr::new("o")).unwrap();
     let _ = o;
-    assert_eq!(crate::sys::image::lgetxattr_at(root.fd(), OsStr::new("o"), OPAQUE_XATTR).unwrap().as_deref(), Some(&b"y"[..]));
-    assert_eq!(crate::sys::image::lgetxattr_at(root.fd(), OsStr::new("dir"), OPAQUE_XATTR).unwrap().as_deref(), Some(&b"y"[..]), "a directory over a whiteout is opaque");
+    assert_eq!(
+        crate::sys::image::lgetxattr_at(root.fd(), OsStr::new("o"), OPAQUE_XATTR).unwrap().as_deref(),
+        Some(&b"y"[..])
+    );
+    assert_eq!(
+        crate::sys::image::lgetxattr_at(root.fd(), OsStr::new("dir"), OPAQUE_XATTR).unwrap().as_deref(),
+        Some(&b"y"[..]),
+        "a directory over a whiteout is opaque"
+    );
     assert!(r.join("o/f").exists());
 }
 
@@ -142,17 +167,39 @@ fn assert_outside_untouched(t: &Path, out: &Path) {
 #[test]
 fn escapes_are_contained() {
     let cases: Vec<Vec<Vec<u8>>> = vec![
-        vec![TarBuilder::new().file("../../../outside/secret", "pwn", 0o644).file("../../../outside/new", "pwn", 0o644).finish()],
-        vec![TarBuilder::new().file("/../../../../outside/new", "pwn", 0o644).file("/evil-imgtool-test", "pwn", 0o644).finish()],
-        vec![TarBuilder::new().symlink("l", "../../../outside").file("l/new", "pwn", 0o644).file("l/secret", "pwn", 0o644).finish()],
+        vec![TarBuilder::new()
+            .file("../../../outside/secret", "pwn", 0o644)
+            .file("../../../outside/new", "pwn", 0o644)
+            .finish()],
+        vec![TarBuilder::new()
+            .file("/../../../../outside/new", "pwn", 0o644)
+            .file("/evil-imgtool-test", "pwn", 0o644)
+            .finish()],
+        vec![TarBuilder::new()
+            .symlink("l", "../../../outside")
+            .file("l/new", "pwn", 0o644)
+            .file("l/secret", "pwn", 0o644)
+            .finish()],
         vec![TarBuilder::new().symlink("abs", "/").file("abs/evil-imgtool-test", "pwn", 0o644).finish()],
         // The symlink in a lower layer, the write in an upper one.
-        vec![TarBuilder::new().symlink("l", "../../../outside").finish(), TarBuilder::new().file("l/secret", "pwn", 0o644).dir("l/newdir", 0o755).finish()],
-        vec![TarBuilder::new().symlink("d", "../../..").finish(), TarBuilder::new().file("d/outside/.wh.secret", "", 0o644).file("d/outside/.wh..wh..opq", "", 0o644).finish()],
+        vec![
+            TarBuilder::new().symlink("l", "../../../outside").finish(),
+            TarBuilder::new().file("l/secret", "pwn", 0o644).dir("l/newdir", 0o755).finish(),
+        ],
+        vec![
+            TarBuilder::new().symlink("d", "../../..").finish(),
+            TarBuilder::new()
+                .file("d/outside/.wh.secret", "", 0o644)
+                .file("d/outside/.wh..wh..opq", "", 0o644)
+                .finish(),
+        ],
         vec![TarBuilder::new().hardlink("h", "../../../outside/secret").finish()],
         vec![TarBuilder::new().symlink("l", "../../../outside").hardlink("h", "l/secret").finish()],
         vec![TarBuilder::new().symlink("l", "/").hardlink("h", "l/etc/passwd").finish()],
-        vec![TarBuilder::new().symlink("l", "../../../outside/secret").finish(), TarBuilder::new().file("l", "replaced link, not target", 0o644).finish()],
+        vec![
+            TarBuilder::new().symlink("l", "../../../outside/secret").finish(),
+            TarBuilder::new().file("l", "replaced link, not target", 0o644).finish(),
+        ],
     ];
     for (i, layers) in cases.iter().enumerate() {
         let (t, r, out) = escape_case(layers);

@@ -81,7 +81,13 @@ fn annotations(cfg: &ImageConfiguration) -> HashMap<String, String> {
 }
 
 /// Build the runtime spec for `cfg` from the default template.
-pub fn plan_spec(cfg: &ImageConfiguration, passwd: Option<&str>, group: Option<&str>, bundle: &Path, opts: &ConfigOptions) -> Result<Spec> {
+pub fn plan_spec(
+    cfg: &ImageConfiguration,
+    passwd: Option<&str>,
+    group: Option<&str>,
+    bundle: &Path,
+    opts: &ConfigOptions,
+) -> Result<Spec> {
     let mut spec = crate::spec::template::default_spec(false).map_err(|e| Error::Spec(e.to_string()))?;
     let c = cfg.config().clone().unwrap_or_default();
     let mut process = spec.process().clone().ok_or_else(|| Error::Spec("default spec has no process".into()))?;
@@ -176,7 +182,8 @@ mod tests {
 
     #[test]
     fn converts_the_image_config() {
-        let c = cfg(json!({"Entrypoint": ["/bin/ep"], "Cmd": ["a", "b"], "Env": ["PATH=/x", "A=1"], "WorkingDir": "/w",
+        let c =
+            cfg(json!({"Entrypoint": ["/bin/ep"], "Cmd": ["a", "b"], "Env": ["PATH=/x", "A=1"], "WorkingDir": "/w",
             "User": "app", "StopSignal": "SIGINT", "Labels": {"l": "v", "org.opencontainers.image.author": "label"},
             "ExposedPorts": {"80/tcp": {}}, "Volumes": {"/data": {}}}));
         let s = plan_spec(&c, Some(PW), Some(GR), Path::new("/b"), &ConfigOptions::default()).unwrap();
@@ -203,7 +210,13 @@ mod tests {
         let c = cfg(json!({"Entrypoint": ["/ep"], "Cmd": ["x"], "User": "ghost"}));
         let e = plan_spec(&c, Some(PW), Some(GR), Path::new("/b"), &ConfigOptions::default()).unwrap_err();
         assert!(matches!(e, Error::UserNotFound(_)));
-        let opts = ConfigOptions { terminal: true, args: Some(vec!["y".into()]), user: Some("0:0".into()), env: vec!["PATH=/p".into(), "B=2".into()], ..Default::default() };
+        let opts = ConfigOptions {
+            terminal: true,
+            args: Some(vec!["y".into()]),
+            user: Some("0:0".into()),
+            env: vec!["PATH=/p".into(), "B=2".into()],
+            ..Default::default()
+        };
         let s = plan_spec(&c, None, None, Path::new("/b"), &opts).unwrap();
         let p = s.process().as_ref().unwrap();
         assert_eq!(p.args().as_ref().unwrap(), &["/ep", "y"]);

@@ -84,7 +84,8 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 fn write_marker(bundle: &Path, rec: &BundleRecord) -> Result<()> {
     let p = bundle.join(MARKER);
-    let data = serde_json::to_vec_pretty(rec).map_err(|source| Error::Json { what: p.display().to_string(), source })?;
+    let data =
+        serde_json::to_vec_pretty(rec).map_err(|source| Error::Json { what: p.display().to_string(), source })?;
     std::fs::write(&p, data).map_err(|e| Error::io("write", &p, e))
 }
 
@@ -97,14 +98,26 @@ pub fn unpack_bundle(img: &Image, bundle: &Path, opts: &ConfigOptions, progress:
         apply_image_layer(&img.source, l, &rootfs, ApplyMode::Flat, progress.counter(i))?;
     }
     write_config(&img.config, &bundle, &rootfs, opts)?;
-    let rec = BundleRecord { bundle: bundle.clone(), store: PathBuf::new(), image: img.name.clone(), config_digest: img.config_digest.to_string(), layers: Vec::new() };
+    let rec = BundleRecord {
+        bundle: bundle.clone(),
+        store: PathBuf::new(),
+        image: img.name.clone(),
+        config_digest: img.config_digest.to_string(),
+        layers: Vec::new(),
+    };
     write_marker(&bundle, &rec)?;
     g.committed = true;
     Ok(())
 }
 
 /// An overlay bundle over the store's copy of `img`'s layers.
-pub fn create_bundle(store: &Store, img: &Image, bundle: &Path, opts: &ConfigOptions, progress: &Progress) -> Result<BundleRecord> {
+pub fn create_bundle(
+    store: &Store,
+    img: &Image,
+    bundle: &Path,
+    opts: &ConfigOptions,
+    progress: &Progress,
+) -> Result<BundleRecord> {
     let bundle = absolute(bundle)?;
     let _lock = store.lock_shared()?;
     let mut g = BundleGuard::prepare(&bundle)?;

@@ -5,11 +5,16 @@ use serde_json::json;
 
 fn image(dir: &Path) -> Image {
     let lay = Layout::new(dir);
-    let l1 = TarBuilder::new().file("etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0o644).file("etc/group", "root:x:0:\n", 0o644).file("f", "1", 0o644).finish();
+    let l1 = TarBuilder::new()
+        .file("etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0o644)
+        .file("etc/group", "root:x:0:\n", 0o644)
+        .file("f", "1", 0o644)
+        .finish();
     let l2 = TarBuilder::new().file(".wh.f", "", 0o644).file("g", "2", 0o644).finish();
     let m = lay.image(&[(l1.clone(), GZIP, gzip(&l1)), (l2.clone(), GZIP, gzip(&l2))], "amd64", json!({"Cmd": ["sh"]}));
     lay.index(vec![m]);
-    open_image(&ImageRef::parse(&dir.display().to_string()).unwrap(), &Platform::parse("linux/amd64").unwrap(), false).unwrap()
+    open_image(&ImageRef::parse(&dir.display().to_string()).unwrap(), &Platform::parse("linux/amd64").unwrap(), false)
+        .unwrap()
 }
 
 #[test]
@@ -21,7 +26,10 @@ fn unpack_makes_a_flat_bundle_and_remove_deletes_it() {
     assert!(b.join("config.json").is_file());
     assert!(b.join("rootfs/g").is_file());
     assert!(!b.join("rootfs/f").exists());
-    assert!(matches!(unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet()), Err(Error::BundleExists(_))));
+    assert!(matches!(
+        unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet()),
+        Err(Error::BundleExists(_))
+    ));
     remove_bundle(&b, false).unwrap();
     assert!(!b.exists());
 }
@@ -41,7 +49,10 @@ fn a_failed_unpack_leaves_no_bundle() {
     // An unknown user fails after the rootfs is written: still nothing left.
     let img = image(&t.path().join("img2"));
     let opts = ConfigOptions { user: Some("ghost".into()), ..Default::default() };
-    assert!(matches!(unpack_bundle(&img, &t.path().join("b2"), &opts, &Progress::quiet()), Err(Error::UserNotFound(_))));
+    assert!(matches!(
+        unpack_bundle(&img, &t.path().join("b2"), &opts, &Progress::quiet()),
+        Err(Error::UserNotFound(_))
+    ));
     assert!(!t.path().join("b2").exists());
 }
 

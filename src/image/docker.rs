@@ -46,16 +46,28 @@ pub fn open(src: Arc<Source>, sel: &Selector, name: &str) -> Result<Image> {
         .map_err(|source| Error::Json { what: format!("`manifest.json` of `{name}`"), source })?;
     let tags = || {
         let t: Vec<String> = entries.iter().flat_map(|e| e.repo_tags.clone().unwrap_or_default()).collect();
-        if t.is_empty() { "none".to_string() } else { t.join(", ") }
+        if t.is_empty() {
+            "none".to_string()
+        } else {
+            t.join(", ")
+        }
     };
     let entry = match sel {
         Selector::Default if entries.len() == 1 => &entries[0],
         Selector::Default => return Err(Error::Ambiguous { path: name.into(), available: tags() }),
         Selector::Tag(t) => {
             let matches = |e: &&Entry| {
-                e.repo_tags.iter().flatten().any(|rt| rt == t || rt.strip_prefix("docker.io/library/") == Some(t) || rt.rsplit_once(':').is_some_and(|(_, tag)| tag == t))
+                e.repo_tags.iter().flatten().any(|rt| {
+                    rt == t
+                        || rt.strip_prefix("docker.io/library/") == Some(t)
+                        || rt.rsplit_once(':').is_some_and(|(_, tag)| tag == t)
+                })
             };
-            entries.iter().find(matches).ok_or_else(|| Error::TagNotFound { tag: t.clone(), path: name.into(), available: tags() })?
+            entries.iter().find(matches).ok_or_else(|| Error::TagNotFound {
+                tag: t.clone(),
+                path: name.into(),
+                available: tags(),
+            })?
         }
         Selector::Digest(d) => entries
             .iter()

@@ -12,13 +12,31 @@ pub enum Error {
     #[error("parse platform `{0}`: expected os/arch[/variant]")]
     PlatformSpec(String),
     #[error("{op} `{path}`")]
-    Io { op: &'static str, path: PathBuf, #[source] source: io::Error },
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("{op} `{path}`")]
-    Sys { op: &'static str, path: PathBuf, #[source] source: nix::Error },
+    Sys {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
     #[error("parse {what}")]
-    Json { what: String, #[source] source: serde_json::Error },
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("parse {what}")]
-    Oci { what: String, #[source] source: oci_spec::OciSpecError },
+    Oci {
+        what: String,
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
     #[error("invalid digest `{0}`")]
     Digest(String),
     #[error("blob `{0}` is missing")]
@@ -42,9 +60,17 @@ pub enum Error {
     #[error("image index nesting deeper than {0} levels")]
     TooDeep(usize),
     #[error("apply layer `{layer}`")]
-    Layer { layer: String, #[source] source: Box<Error> },
+    Layer {
+        layer: String,
+        #[source]
+        source: Box<Error>,
+    },
     #[error("apply tar entry `{entry}`")]
-    Entry { entry: String, #[source] source: Box<Error> },
+    Entry {
+        entry: String,
+        #[source]
+        source: Box<Error>,
+    },
     #[error("read layer tar stream")]
     Tar(#[source] io::Error),
     #[error("unsupported tar entry type {kind:?} for `{entry}`")]

@@ -110,7 +110,8 @@ impl Root {
                         Ok(()) | Err(Errno::EEXIST) => {}
                         Err(e) => return Err(Error::sys("create directory", self.display(prefix), e)),
                     }
-                    self.open_in(prefix, DIR_FLAGS).map_err(|e| Error::sys("open directory", self.display(prefix), e))?
+                    self.open_in(prefix, DIR_FLAGS)
+                        .map_err(|e| Error::sys("open directory", self.display(prefix), e))?
                 }
                 Err(e) => return Err(Error::sys("open directory", self.display(prefix), e)),
             };

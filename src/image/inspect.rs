@@ -32,7 +32,10 @@ pub fn list_json(store: &Store) -> Result<Value> {
         .iter()
         .map(|(hex, info)| json!({"chainId": info.chain_id, "diffId": info.diff_id, "size": info.size, "entries": info.entries, "usedBy": users.get(hex.as_str()).cloned().unwrap_or_default(), "id": hex}))
         .collect();
-    let bv: Vec<Value> = bundles.iter().map(|b| json!({"bundle": b.bundle, "image": b.image, "config": b.config_digest, "layers": b.layers})).collect();
+    let bv: Vec<Value> = bundles
+        .iter()
+        .map(|b| json!({"bundle": b.bundle, "image": b.image, "config": b.config_digest, "layers": b.layers}))
+        .collect();
     Ok(json!({"store": store.root, "images": images, "layers": lv, "bundles": bv}))
 }
 
@@ -48,13 +51,29 @@ pub fn list_text(store: &Store) -> Result<String> {
     let arr = |k: &str| v[k].as_array().unwrap_or(&empty).clone();
     let _ = writeln!(out, "IMAGE         SIZE        LAYERS  NAMES");
     for i in arr("images") {
-        let names: Vec<String> = i["names"].as_array().unwrap_or(&empty).iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
-        let _ = writeln!(out, "{:<13} {:<11} {:<7} {}", short(i["config"].as_str().unwrap_or("")), i["size"].as_u64().unwrap_or(0), i["layers"].as_array().map_or(0, Vec::len), names.join(", "));
+        let names: Vec<String> =
+            i["names"].as_array().unwrap_or(&empty).iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
+        let _ = writeln!(
+            out,
+            "{:<13} {:<11} {:<7} {}",
+            short(i["config"].as_str().unwrap_or("")),
+            i["size"].as_u64().unwrap_or(0),
+            i["layers"].as_array().map_or(0, Vec::len),
+            names.join(", ")
+        );
     }
     let _ = writeln!(out, "\nLAYER         SIZE        ENTRIES  USED BY");
     for l in arr("layers") {
-        let used: Vec<String> = l["usedBy"].as_array().unwrap_or(&empty).iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
-        let _ = writeln!(out, "{:<13} {:<11} {:<8} {}", short(l["id"].as_str().unwrap_or("")), l["size"].as_u64().unwrap_or(0), l["entries"].as_u64().unwrap_or(0), used.join(", "));
+        let used: Vec<String> =
+            l["usedBy"].as_array().unwrap_or(&empty).iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
+        let _ = writeln!(
+            out,
+            "{:<13} {:<11} {:<8} {}",
+            short(l["id"].as_str().unwrap_or("")),
+            l["size"].as_u64().unwrap_or(0),
+            l["entries"].as_u64().unwrap_or(0),
+            used.join(", ")
+        );
     }
     let _ = writeln!(out, "\nBUNDLE                                    IMAGE");
     for b in arr("bundles") {

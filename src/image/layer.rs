@@ -124,7 +124,9 @@ pub fn open_layer(src: &Source, layer: &LayerDesc, counter: Option<Arc<AtomicU64
     };
     let decoder = match compression {
         Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(raw))),
-        Compression::Zstd => Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io("start zstd for", &name, e))?)),
+        Compression::Zstd => Decoder::Zstd(Box::new(
+            zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io("start zstd for", &name, e))?,
+        )),
         _ => Decoder::Plain(Box::new(raw)),
     };
     Ok(LayerStream { inner: HashingReader::new(decoder), name, diff_id: layer.diff_id.to_string() })
@@ -207,7 +209,13 @@ impl Read for ChunkReader {
 /// Stream `layer` from `src` onto `dir`, then verify it. Decompression and
 /// hashing run on their own thread, writing files on this one, joined by a
 /// small bounded queue (memory stays constant). Errors name the layer.
-pub fn apply_image_layer(src: &Source, layer: &LayerDesc, dir: &std::path::Path, mode: super::ApplyMode, counter: Option<Arc<AtomicU64>>) -> Result<super::ApplyStats> {
+pub fn apply_image_layer(
+    src: &Source,
+    layer: &LayerDesc,
+    dir: &std::path::Path,
+    mode: super::ApplyMode,
+    counter: Option<Arc<AtomicU64>>,
+) -> Result<super::ApplyStats> {
     let wrap = |e: Error| Error::Layer { layer: layer.diff_id.to_string(), source: Box::new(e) };
     let mut stream = open_layer(src, layer, counter).map_err(wrap)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(16);

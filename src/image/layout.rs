@@ -19,8 +19,10 @@ use super::{docker, Error, Result};
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const MAX_DEPTH: usize = 8;
 
-const INDEX_TYPES: [&str; 2] = ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
-const MANIFEST_TYPES: [&str; 2] = ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
+const INDEX_TYPES: [&str; 2] =
+    ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+const MANIFEST_TYPES: [&str; 2] =
+    ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
 
 /// One layer of a resolved image.
 #[derive(Debug, Clone)]
@@ -74,7 +76,10 @@ fn open_source(r: &ImageRef) -> Result<(Source, Transport)> {
         Transport::Auto if idx.contains("index.json") => Transport::OciArchive,
         Transport::Auto if idx.contains("manifest.json") => Transport::DockerArchive,
         Transport::Auto => {
-            return Err(Error::Reference { reference: r.to_string(), reason: "neither an OCI layout nor a docker archive".into() })
+            return Err(Error::Reference {
+                reference: r.to_string(),
+                reason: "neither an OCI layout nor a docker archive".into(),
+            })
         }
         t => t,
     };
@@ -106,14 +111,19 @@ fn is_index(desc: &Descriptor, body: Option<&[u8]>) -> bool {
     if MANIFEST_TYPES.contains(&mt.as_str()) {
         return false;
     }
-    body.and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-        .is_some_and(|v| v.get("manifests").is_some())
+    body.and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()).is_some_and(|v| v.get("manifests").is_some())
 }
 
 /// Flatten `descs` into manifest candidates with their platforms, loading
 /// nested indexes (a nested index's platform applies to its children that
 /// have none).
-fn flatten(src: &Source, descs: &[Descriptor], inherited: Option<Platform>, depth: usize, out: &mut Vec<(Descriptor, Option<Platform>)>) -> Result<()> {
+fn flatten(
+    src: &Source,
+    descs: &[Descriptor],
+    inherited: Option<Platform>,
+    depth: usize,
+    out: &mut Vec<(Descriptor, Option<Platform>)>,
+) -> Result<()> {
     if depth > MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
@@ -138,7 +148,11 @@ fn parse_index(body: &[u8], what: &str) -> Result<ImageIndex> {
 
 fn list<I: IntoIterator<Item = String>>(items: I) -> String {
     let v: Vec<String> = items.into_iter().collect();
-    if v.is_empty() { "none".into() } else { v.join(", ") }
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
 }
 
 fn open_oci(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, explicit: bool) -> Result<Image> {
@@ -163,14 +177,16 @@ fn open_oci(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, expli
             vec![desc]
         }
         Selector::Tag(t) => {
-            let v: Vec<Descriptor> = top.manifests().iter().filter(|d| tag_of(d).as_deref() == Some(t)).cloned().collect();
+            let v: Vec<Descriptor> =
+                top.manifests().iter().filter(|d| tag_of(d).as_deref() == Some(t)).cloned().collect();
             if v.is_empty() {
                 return Err(Error::TagNotFound { tag: t.clone(), path: name.into(), available: list(tags) });
             }
             v
         }
         Selector::Default => {
-            let latest: Vec<Descriptor> = top.manifests().iter().filter(|d| tag_of(d).as_deref() == Some("latest")).cloned().collect();
+            let latest: Vec<Descriptor> =
+                top.manifests().iter().filter(|d| tag_of(d).as_deref() == Some("latest")).cloned().collect();
             if !latest.is_empty() {
                 latest
             } else if tags.len() > 1 {
@@ -197,7 +213,11 @@ fn open_oci(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, expli
     let cbody = read_blob(&src, cdesc.digest(), Some(cdesc.size()))?;
     let config = parse_config(&cbody, cdesc.digest().as_ref())?;
 
-    let cplat = Platform { os: config.os().to_string(), arch: config.architecture().to_string(), variant: config.variant().clone() };
+    let cplat = Platform {
+        os: config.os().to_string(),
+        arch: config.architecture().to_string(),
+        variant: config.variant().clone(),
+    };
     if explicit && cands.len() == 1 && platform::select(&[Some(cplat.clone())], want).is_none() {
         return Err(Error::NoPlatform { wanted: want.to_string(), path: name.into(), available: cplat.to_string() });
     }
@@ -208,7 +228,14 @@ fn open_oci(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, expli
         .map(|l| (Source::blob_path(l.digest()), Some(l.digest().clone()), Some(l.size()), l.media_type().to_string()))
         .collect();
     let layers = build_layers(&config, descs, name)?;
-    Ok(Image { source: src, name: name.into(), manifest_digest: Some(mdesc.digest().clone()), config_digest: cdesc.digest().clone(), config, layers })
+    Ok(Image {
+        source: src,
+        name: name.into(),
+        manifest_digest: Some(mdesc.digest().clone()),
+        config_digest: cdesc.digest().clone(),
+        config,
+        layers,
+    })
 }
 
 pub(crate) fn parse_config(body: &[u8], what: &str) -> Result<ImageConfiguration> {
@@ -216,7 +243,11 @@ pub(crate) fn parse_config(body: &[u8], what: &str) -> Result<ImageConfiguration
 }
 
 /// Pair layer blobs with the config's diff_ids and compute chain IDs.
-pub(crate) fn build_layers(config: &ImageConfiguration, descs: Vec<(String, Option<Digest>, Option<u64>, String)>, name: &str) -> Result<Vec<LayerDesc>> {
+pub(crate) fn build_layers(
+    config: &ImageConfiguration,
+    descs: Vec<(String, Option<Digest>, Option<u64>, String)>,
+    name: &str,
+) -> Result<Vec<LayerDesc>> {
     let diff_ids = config.rootfs().diff_ids().iter().map(|d| parse_digest(d)).collect::<Result<Vec<_>>>()?;
     if diff_ids.len() != descs.len() {
         return Err(Error::LayerCount { path: name.into(), layers: descs.len(), diff_ids: diff_ids.len() });

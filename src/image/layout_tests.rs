@@ -74,7 +74,10 @@ fn follows_nested_indexes_and_digests() {
     let a = lay.image(&layers()[2..], "amd64", json!({}));
     let inner = json!({"schemaVersion": 2, "manifests": [a.clone()]});
     let (d, s) = lay.blob(&serde_json::to_vec(&inner).unwrap());
-    lay.index(vec![tagged(json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": s}), "latest")]);
+    lay.index(vec![tagged(
+        json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": s}),
+        "latest",
+    )]);
     let img = open(&t.path().display().to_string()).unwrap();
     assert_eq!(img.layers.len(), 1);
     let img = open(&format!("{}@{}", t.path().display(), a["digest"].as_str().unwrap())).unwrap();
@@ -112,7 +115,10 @@ fn hostile_blobs_are_errors() {
         b.truncate(b.len() - 3);
         std::fs::write(&p, b).unwrap();
     });
-    assert!(format!("{e:?}").contains("Verify") || format!("{e:?}").contains("Tar") || format!("{e:?}").contains("Io"), "{e:?}");
+    assert!(
+        format!("{e:?}").contains("Verify") || format!("{e:?}").contains("Tar") || format!("{e:?}").contains("Io"),
+        "{e:?}"
+    );
 
     // Same size, different bytes: a digest mismatch (gzip stays valid).
     let e = broken(|lay, m| {

@@ -35,7 +35,10 @@ pub fn mount_overlay(lowers: &[PathBuf], upper: &Path, work: &Path, target: &Pat
     if data.len() > MAX_DATA {
         let base = lowers.first().and_then(|p| p.parent()).and_then(Path::parent).map(Path::to_path_buf);
         if let Some(base) = base {
-            let rel: Vec<PathBuf> = lowers.iter().map(|p| p.strip_prefix(&base).map(Path::to_path_buf).unwrap_or_else(|_| p.clone())).collect();
+            let rel: Vec<PathBuf> = lowers
+                .iter()
+                .map(|p| p.strip_prefix(&base).map(Path::to_path_buf).unwrap_or_else(|_| p.clone()))
+                .collect();
             data = plan_options(&rel, upper, work)?;
             restore = Some(std::env::current_dir().map_err(|e| Error::io("get working directory", ".", e))?);
             std::env::set_current_dir(&base).map_err(|e| Error::io("change directory to", &base, e))?;
@@ -61,7 +64,8 @@ pub fn unmount(target: &Path, lazy: bool) -> Result<bool> {
 /// True if some mount has `path` (canonicalised) as its mount point.
 pub fn is_mountpoint(path: &Path) -> Result<bool> {
     let Ok(path) = path.canonicalize() else { return Ok(false) };
-    let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
+    let info =
+        std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
     Ok(crate::mountinfo::parse(&info).iter().any(|e| e.mount_point == path))
 }
 

@@ -46,14 +46,20 @@ impl Platform {
         }
         match parts.as_slice() {
             [os, arch] => Ok(Platform { os: os.to_string(), arch: go_arch(arch).to_string(), variant: None }),
-            [os, arch, v] => Ok(Platform { os: os.to_string(), arch: go_arch(arch).to_string(), variant: Some(v.to_string()) }),
+            [os, arch, v] => {
+                Ok(Platform { os: os.to_string(), arch: go_arch(arch).to_string(), variant: Some(v.to_string()) })
+            }
             _ => Err(Error::PlatformSpec(s.to_string())),
         }
     }
 
     /// The platform this binary runs on.
     pub fn host() -> Self {
-        Platform { os: std::env::consts::OS.to_string(), arch: go_arch(std::env::consts::ARCH).to_string(), variant: None }
+        Platform {
+            os: std::env::consts::OS.to_string(),
+            arch: go_arch(std::env::consts::ARCH).to_string(),
+            variant: None,
+        }
     }
 
     /// From an OCI descriptor's platform.

@@ -55,10 +55,14 @@ impl ImageRef {
     /// exists (or the whole string does not), so paths with colons work.
     pub fn parse(s: &str) -> Result<Self> {
         let bad = |reason: &str| Error::Reference { reference: s.to_string(), reason: reason.to_string() };
-        let (transport, rest) = [("oci:", Transport::Oci), ("oci-archive:", Transport::OciArchive), ("docker-archive:", Transport::DockerArchive)]
-            .iter()
-            .find_map(|(p, t)| s.strip_prefix(p).map(|r| (*t, r)))
-            .unwrap_or((Transport::Auto, s));
+        let (transport, rest) = [
+            ("oci:", Transport::Oci),
+            ("oci-archive:", Transport::OciArchive),
+            ("docker-archive:", Transport::DockerArchive),
+        ]
+        .iter()
+        .find_map(|(p, t)| s.strip_prefix(p).map(|r| (*t, r)))
+        .unwrap_or((Transport::Auto, s));
         if rest.is_empty() {
             return Err(bad("empty path"));
         }

@@ -73,13 +73,16 @@ pub struct Store {
 }
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
-    let data = serde_json::to_vec_pretty(v).map_err(|source| Error::Json { what: path.display().to_string(), source })?;
+    let data =
+        serde_json::to_vec_pretty(v).map_err(|source| Error::Json { what: path.display().to_string(), source })?;
     crate::atomic_file::write(path, &data, 0o644).map_err(|e| Error::io("write", path, e))
 }
 
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|source| Error::Json { what: path.display().to_string(), source }),
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|source| Error::Json { what: path.display().to_string(), source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read", path, e)),
     }
@@ -108,7 +111,8 @@ impl Store {
         }
         // Layers hold the image's setuid files and devices: keep other users out.
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)).map_err(|e| Error::io("restrict", root, e))?;
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io("restrict", root, e))?;
         Ok(Store { root: root.to_path_buf() })
     }
 
@@ -143,7 +147,8 @@ impl Store {
     /// Make sure every layer of `img` is in the store (missing ones are
     /// unpacked in parallel); returns their `diff` dirs, bottom first.
     pub fn ensure_layers(&self, img: &Image, progress: &Progress) -> Result<Vec<PathBuf>> {
-        let missing: Vec<usize> = (0..img.layers.len()).filter(|&i| !self.has_layer(img.layers[i].chain_id.as_ref())).collect();
+        let missing: Vec<usize> =
+            (0..img.layers.len()).filter(|&i| !self.has_layer(img.layers[i].chain_id.as_ref())).collect();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(missing.len()).min(4);
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
@@ -170,12 +175,18 @@ impl Store {
         Ok(img.layers.iter().map(|l| self.layer_dir(l.chain_id.as_ref()).join("diff")).collect())
     }
 
-    fn unpack_layer(&self, img: &Image, layer: &LayerDesc, counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>) -> Result<()> {
+    fn unpack_layer(
+        &self,
+        img: &Image,
+        layer: &LayerDesc,
+        counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    ) -> Result<()> {
         let chain = layer.chain_id.to_string();
         let hex = layer.chain_id.digest().to_string();
         // One unpacker per layer at a time; the loser of the lock finds it done.
         let lock_path = self.root.join("tmp").join(format!("{hex}.lock"));
-        let f = File::options().create(true).append(true).open(&lock_path).map_err(|e| Error::io("open", &lock_path, e))?;
+        let f =
+            File::options().create(true).append(true).open(&lock_path).map_err(|e| Error::io("open", &lock_path, e))?;
         let _lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| Error::sys("lock", &lock_path, e))?;
         if self.has_layer(&chain) {
             return Ok(());
@@ -185,7 +196,12 @@ impl Store {
             let diff = tmp.join("diff");
             std::fs::create_dir_all(&diff).map_err(|e| Error::io("create", &diff, e))?;
             let stats = apply_image_layer(&img.source, layer, &diff, ApplyMode::Overlay, counter)?;
-            let info = LayerInfo { chain_id: chain.clone(), diff_id: layer.diff_id.to_string(), size: stats.bytes, entries: stats.entries };
+            let info = LayerInfo {
+                chain_id: chain.clone(),
+                diff_id: layer.diff_id.to_string(),
+                size: stats.bytes,
+                entries: stats.entries,
+            };
             write_json(&tmp.join("layer.json"), &info)?;
             let dst = self.layer_dir(&chain);
             match std::fs::rename(&tmp, &dst) {
@@ -255,7 +271,10 @@ impl Store {
     fn list_json(&self, sub: &str) -> Result<Vec<PathBuf>> {
         let dir = self.root.join(sub);
         let rd = std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
-        let mut out: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+        let mut out: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
         out.sort();
         Ok(out)
     }
@@ -305,7 +324,11 @@ impl Store {
         let tmp = self.root.join("tmp");
         for e in std::fs::read_dir(&tmp).map_err(|e| Error::io("list", &tmp, e))?.flatten() {
             let p = e.path();
-            if p.is_dir() { remove_tree(&p)? } else { let _ = std::fs::remove_file(&p); }
+            if p.is_dir() {
+                remove_tree(&p)?
+            } else {
+                let _ = std::fs::remove_file(&p);
+            }
         }
         let stored = self.layers()?;
         for p in self.list_json("images")? {

@@ -9,7 +9,8 @@ fn image(dir: &Path, extra: &str) -> Image {
     let l2 = TarBuilder::new().file(extra, "x", 0o644).file(".wh.base", "", 0o644).finish();
     let m = lay.image(&[(l1.clone(), GZIP, gzip(&l1)), (l2.clone(), GZIP, gzip(&l2))], "amd64", json!({"Cmd": ["sh"]}));
     lay.index(vec![m]);
-    open_image(&ImageRef::parse(&dir.display().to_string()).unwrap(), &Platform::parse("linux/amd64").unwrap(), false).unwrap()
+    open_image(&ImageRef::parse(&dir.display().to_string()).unwrap(), &Platform::parse("linux/amd64").unwrap(), false)
+        .unwrap()
 }
 
 fn root() -> bool {
@@ -21,7 +22,10 @@ fn root() -> bool {
 }
 
 fn tmp_is_empty(s: &Store) -> bool {
-    std::fs::read_dir(s.root.join("tmp")).unwrap().filter_map(|e| e.ok()).all(|e| e.path().extension().is_some_and(|x| x == "lock"))
+    std::fs::read_dir(s.root.join("tmp"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .all(|e| e.path().extension().is_some_and(|x| x == "lock"))
 }
 
 #[test]

@@ -87,7 +87,8 @@ impl TarBuilder {
 
     /// A file with PAX xattrs.
     pub fn file_xattr(&mut self, name: &str, data: &str, xattrs: &[(&str, &str)]) -> &mut Self {
-        let pax: Vec<(String, Vec<u8>)> = xattrs.iter().map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.as_bytes().to_vec())).collect();
+        let pax: Vec<(String, Vec<u8>)> =
+            xattrs.iter().map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.as_bytes().to_vec())).collect();
         self.b.append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), v.as_slice()))).unwrap();
         self.file(name, data, 0o644)
     }
@@ -152,7 +153,8 @@ impl Layout {
     }
 
     pub fn index(&self, manifests: Vec<Value>) {
-        let idx = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
+        let idx =
+            json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
         std::fs::write(self.dir.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
     }
 }

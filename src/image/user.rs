@@ -39,7 +39,12 @@ pub fn parse_passwd(s: &str) -> Vec<PasswdEntry> {
             if f.len() < 4 || l.starts_with('#') {
                 return None;
             }
-            Some(PasswdEntry { name: f[0].into(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f.get(5).unwrap_or(&"").to_string() })
+            Some(PasswdEntry {
+                name: f[0].into(),
+                uid: f[2].parse().ok()?,
+                gid: f[3].parse().ok()?,
+                home: f.get(5).unwrap_or(&"").to_string(),
+            })
         })
         .collect()
 }
@@ -52,7 +57,10 @@ pub fn parse_group(s: &str) -> Vec<GroupEntry> {
             if f.len() < 3 || l.starts_with('#') {
                 return None;
             }
-            let members = f.get(3).map(|m| m.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
+            let members = f
+                .get(3)
+                .map(|m| m.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default();
             Some(GroupEntry { name: f[0].into(), gid: f[2].parse().ok()?, members })
         })
         .collect()
@@ -92,7 +100,11 @@ pub fn resolve(spec: &str, passwd: Option<&str>, group: Option<&str>) -> Result<
         _ => {
             // Only a user given by name gets its supplementary groups.
             if !user.is_empty() && user.parse::<u32>().is_err() {
-                let extra: Vec<u32> = gr.iter().filter(|e| e.members.iter().any(|m| m == user) && e.gid != out.gid).map(|e| e.gid).collect();
+                let extra: Vec<u32> = gr
+                    .iter()
+                    .filter(|e| e.members.iter().any(|m| m == user) && e.gid != out.gid)
+                    .map(|e| e.gid)
+                    .collect();
                 if !extra.is_empty() {
                     out.additional_gids = Some(extra);
                 }

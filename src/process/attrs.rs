@@ -16,8 +16,10 @@ use crate::sys::process as sp;
 pub(super) enum Never {}
 
 pub(super) fn become_root() -> Result<()> {
-    setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).ctx(|| "become gid 0 in the user namespace".to_string())?;
-    setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).ctx(|| "become uid 0 in the user namespace".to_string())
+    setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+        .ctx(|| "become gid 0 in the user namespace".to_string())?;
+    setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+        .ctx(|| "become uid 0 in the user namespace".to_string())
 }
 
 pub(super) fn setup_console(sock: Option<BorrowedFd<'_>>) -> Result<()> {
@@ -135,8 +137,7 @@ pub(super) fn set_user(p: &Process, in_userns: bool) -> Result<()> {
     let groups: Vec<Gid> = u.additional_gids().iter().flatten().map(|g| Gid::from_raw(*g)).collect();
     // setgroups is denied in a user namespace whose /proc/PID/setgroups says
     // "deny"; only an explicit list then is an error.
-    let denied = in_userns
-        && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    let denied = in_userns && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
     if !denied || !groups.is_empty() {
         nix::unistd::setgroups(&groups).ctx(|| format!("set additional gids {:?}", u.additional_gids()))?;
     }

@@ -85,11 +85,8 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     // 3-5. The root filesystem, the create hooks, the switch of root.
     sp::set_umask(0);
     let cwd = plan.spec.process().as_ref().map(|p| p.cwd().clone()).unwrap_or_else(|| "/".into());
-    let state = if plan.ns.has_mountns() {
-        setup_rootfs(plan, fds, in_userns, &cwd)?
-    } else {
-        setup_shared_mounts(plan, fds)?
-    };
+    let state =
+        if plan.ns.has_mountns() { setup_rootfs(plan, fds, in_userns, &cwd)? } else { setup_shared_mounts(plan, fds)? };
     if plan.spec.process().is_none() {
         // Created without a process: `start` refuses to run it; the init
         // only holds the container's namespaces until it is deleted.
@@ -163,7 +160,6 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     attrs::exec(guard.as_ref().map(|g| g.as_fd()), &program, &args, &env)
 }
 
-
 fn join_namespaces(plan: &Plan) -> Result<()> {
     for (t, path) in &plan.ns.join {
         if matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time) {
@@ -202,9 +198,6 @@ fn set_sysctls(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-
-
-
 fn set_personality(plan: &Plan) -> Result<()> {
     let Some(p) = plan.spec.linux().as_ref().and_then(|l| l.personality().as_ref()) else { return Ok(()) };
     let persona = match p.domain() {
@@ -213,7 +206,6 @@ fn set_personality(plan: &Plan) -> Result<()> {
     };
     sp::set_personality(persona).ctx(|| format!("set personality {:?}", p.domain()))
 }
-
 
 /// Block until `berth start` opens the exec fifo for reading, run the
 /// startContainer hooks, and answer through the fifo: `0` to go on, or
@@ -230,7 +222,6 @@ fn wait_for_start(state_dir: BorrowedFd<'_>, plan: &Plan, state: &str) -> Result
     nix::unistd::write(&fd, b"0").ctx(|| "write the exec fifo".to_string())?;
     Ok(())
 }
-
 
 fn create_hooks(plan: &Plan, fds: &InitFds) -> Result<String> {
     // prestart/createRuntime hooks run in the parent, then createContainer

@@ -13,8 +13,8 @@ use oci_spec::runtime::Process;
 use super::attrs::{self, Never};
 use super::sync::{self, Channel, Message};
 use crate::capabilities::{self, CapPlan};
-use crate::namespaces::open_proc_ns;
 use crate::error::{Context, Error, Result};
+use crate::namespaces::open_proc_ns;
 use crate::state::Stored;
 use crate::sys::process::{clone_process, Forked};
 
@@ -97,7 +97,9 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
     let unprivileged = !nix::unistd::geteuid().is_root();
     let mut restore = Vec::new();
     let mut late = Vec::new();
-    for (name, own, flag) in [("pid", "pid_for_children", libc::CLONE_NEWPID), ("time", "time_for_children", libc::CLONE_NEWTIME)] {
+    for (name, own, flag) in
+        [("pid", "pid_for_children", libc::CLONE_NEWPID), ("time", "time_for_children", libc::CLONE_NEWTIME)]
+    {
         if !same_ns(pid, name) && !same_ns(pid, own) {
             let flag = CloneFlags::from_bits_retain(flag);
             let target = open_proc_ns(pid as u32, name)?;
@@ -157,7 +159,10 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
                 // The child is done; once it is reaped its child is ours.
                 let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
                 child = grandchild;
-                parent_chan.send(&Message::Go).ctx(|| "start the exec process".to_string()).map_err(|e| fail(child, e))?;
+                parent_chan
+                    .send(&Message::Go)
+                    .ctx(|| "start the exec process".to_string())
+                    .map_err(|e| fail(child, e))?;
             }
             Some((Message::SeccompFd, listener)) => {
                 let st = stored.oci(crate::state::Status::Running);
@@ -165,7 +170,10 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
                     let _ = parent_chan.send(&Message::Error(e.to_string()));
                     return Err(fail(child, e));
                 }
-                parent_chan.send(&Message::SeccompDone).ctx(|| "resume the exec process".to_string()).map_err(|e| fail(child, e))?;
+                parent_chan
+                    .send(&Message::SeccompDone)
+                    .ctx(|| "resume the exec process".to_string())
+                    .map_err(|e| fail(child, e))?;
             }
             Some((Message::Error(e), _)) => return Err(fail(child, Error::Init(e))),
             _ => return Err(fail(child, Error::Init("the exec process exited during setup".into()))),

@@ -86,7 +86,10 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
     let labels = crate::lsm::plan(spec.process().as_ref(), "process")?;
     let terminal = process.terminal().unwrap_or(false);
     if !ns.has_mountns()
-        && (!rootfs.mounts.is_empty() || !rootfs.masked.is_empty() || !rootfs.readonly_paths.is_empty() || rootfs.readonly)
+        && (!rootfs.mounts.is_empty()
+            || !rootfs.masked.is_empty()
+            || !rootfs.readonly_paths.is_empty()
+            || rootfs.readonly)
     {
         crate::logging::warn(
             "no mount namespace: the container shares the host's mounts, so `mounts`, masked and read-only paths and root.readonly are not applied",

@@ -86,7 +86,8 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         }
         plan.idmapped = crate::rootfs::idmap::prepare(&plan.rootfs)?;
     }
-    let cgroups_path = plan.spec.linux().as_ref().and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
+    let cgroups_path =
+        plan.spec.linux().as_ref().and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
     let cgroup = Cgroup::resolve(cgroups_path.as_deref(), &opts.id)?;
     plan.cgroup = Some(cgroup.clone());
     if opts.rootless && !nix::unistd::geteuid().is_root() && !plan.ns.has_userns() {
@@ -111,7 +112,8 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         owner: String::new(),
         creating: true,
         cgroup: Some(cgroup.clone()),
-        shares_host_pidns: !plan.ns.creates(LinuxNamespaceType::Pid) && plan.ns.joins(LinuxNamespaceType::Pid).is_none(),
+        shares_host_pidns: !plan.ns.creates(LinuxNamespaceType::Pid)
+            && plan.ns.joins(LinuxNamespaceType::Pid).is_none(),
     };
     dir.save(&stored)?;
     let resources = plan.spec.linux().as_ref().and_then(|l| l.resources().as_ref());
@@ -165,7 +167,11 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
 /// Make the container's cgroup. Rootless on a host that delegated no
 /// cgroup: without limits the container stays in the caller's cgroup (as
 /// with runc's rootless mode) and this returns None; limits are an error.
-fn create_cgroup(cgroup: Cgroup, rootless: bool, resources: Option<&oci_spec::runtime::LinuxResources>) -> Result<Option<Cgroup>> {
+fn create_cgroup(
+    cgroup: Cgroup,
+    rootless: bool,
+    resources: Option<&oci_spec::runtime::LinuxResources>,
+) -> Result<Option<Cgroup>> {
     match cgroup.create() {
         Ok(()) => Ok(Some(cgroup)),
         Err(e) if rootless && e.is_permission() => {
@@ -311,11 +317,7 @@ fn write_id_maps(pid: i32, plan: &Plan) -> Result<()> {
 fn host_root(plan: &Plan) -> (u32, u32) {
     let linux = plan.spec.linux().as_ref();
     let find = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        maps.into_iter()
-            .flatten()
-            .find(|m| m.container_id() == 0)
-            .map(|m| m.host_id())
-            .unwrap_or(0)
+        maps.into_iter().flatten().find(|m| m.container_id() == 0).map(|m| m.host_id()).unwrap_or(0)
     };
     (find(linux.and_then(|l| l.uid_mappings().as_ref())), find(linux.and_then(|l| l.gid_mappings().as_ref())))
 }

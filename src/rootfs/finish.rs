@@ -30,7 +30,8 @@ pub fn pivot(root: BorrowedFd<'_>, rootfs: &Path, no_pivot: bool) -> Result<()> 
     nix::unistd::fchdir(root).ctx(|| "enter the rootfs".to_string())?;
     nix::unistd::pivot_root(".", ".").ctx(|| format!("pivot_root into `{}`", rootfs.display()))?;
     // Make the old root a slave so its unmount doesn't propagate to the host.
-    mount(NONE, ".", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE).ctx(|| "make the old root a slave".to_string())?;
+    mount(NONE, ".", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE)
+        .ctx(|| "make the old root a slave".to_string())?;
     umount2(".", MntFlags::MNT_DETACH).ctx(|| "detach the old root".to_string())?;
     nix::unistd::chdir("/").ctx(|| "chdir to `/`".to_string())
 }
@@ -68,8 +69,10 @@ pub fn readonly_path(path: &Path) -> Result<()> {
 
 /// Remount the mount at `path` read-only, keeping its other flags.
 pub fn remount_readonly(path: &Path) -> Result<()> {
-    let fd = open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).ctx(|| format!("open `{}`", path.display()))?;
-    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC | locked_flags(fd.as_fd());
+    let fd =
+        open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).ctx(|| format!("open `{}`", path.display()))?;
+    let flags =
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC | locked_flags(fd.as_fd());
     mount(NONE, &fd_path(fd.as_fd()), NONE, flags, NONE).ctx(|| format!("remount `{}` read-only", path.display()))
 }
 

@@ -32,7 +32,8 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Vec<Option<OwnedFd>>> {
         let what = |step: &str| format!("mounts[{i}]: idmapped mount of `{}`: {step}", src.display());
         let key = (crate::namespaces::id_map_text(Some(&map.uid)), crate::namespaces::id_map_text(Some(&map.gid)));
         if !userns.contains_key(&key) {
-            let ns = userns_with(map).map_err(|e| Error::Init(what(&format!("make a user namespace with its mappings: {e}"))))?;
+            let ns = userns_with(map)
+                .map_err(|e| Error::Init(what(&format!("make a user namespace with its mappings: {e}"))))?;
             userns.insert(key.clone(), ns);
         }
         let ns = userns.get(&key).ok_or_else(|| Error::Init(what("user namespace missing")))?;

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use nix::mount::{mount, MsFlags};
 use nix::sys::statvfs::{fstatvfs, FsFlags};
 
-use crate::cgroups::{Cgroup, Layout};
-use crate::mountinfo;
 use super::paths::{self, fd_path};
 use super::plan::{Kind, MountOp, RootfsPlan};
+use crate::cgroups::{Cgroup, Layout};
 use crate::error::{Context, Error, Result};
+use crate::mountinfo;
 use crate::sys::fs as sfs;
 
 const NONE: Option<&str> = None;
@@ -62,21 +62,22 @@ pub fn mount_all(
             Some(tree) => mount_idmapped(root, m, tree.as_fd(), in_userns),
             None => mount_one(root, m, in_userns, new_cgroupns, cg),
         };
-        r
-            .map_err(|e| Error::Init(format!("mount `{}` on `{}`: {e}", source_name(m), m.dest.display())))?;
+        r.map_err(|e| Error::Init(format!("mount `{}` on `{}`: {e}", source_name(m), m.dest.display())))?;
     }
     Ok(())
 }
 
 fn source_name(m: &MountOp) -> String {
-    m.source
-        .as_ref()
-        .map(|s| s.display().to_string())
-        .or_else(|| m.fstype.clone())
-        .unwrap_or_else(|| "none".into())
+    m.source.as_ref().map(|s| s.display().to_string()).or_else(|| m.fstype.clone()).unwrap_or_else(|| "none".into())
 }
 
-fn mount_one(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool, new_cgroupns: bool, cg: Option<&Cgroup>) -> Result<()> {
+fn mount_one(
+    root: BorrowedFd<'_>,
+    m: &MountOp,
+    in_userns: bool,
+    new_cgroupns: bool,
+    cg: Option<&Cgroup>,
+) -> Result<()> {
     match m.kind {
         Kind::Bind => mount_bind(root, m, in_userns),
         Kind::Cgroup => mount_cgroup(root, m, in_userns, new_cgroupns, cg),
@@ -87,7 +88,8 @@ fn mount_one(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool, new_cgroupns: b
 fn mount_bind(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
     let src = m.source.as_deref().unwrap_or(Path::new(""));
     let meta = std::fs::metadata(src).ctx(|| format!("stat bind source `{}`", src.display()))?;
-    let target = if meta.is_dir() { paths::mkdir_all(root, &m.dest, 0o755)? } else { paths::ensure_file(root, &m.dest)? };
+    let target =
+        if meta.is_dir() { paths::mkdir_all(root, &m.dest, 0o755)? } else { paths::ensure_file(root, &m.dest)? };
     let rec = if m.opts.is_recursive_bind() { MsFlags::MS_REC } else { MsFlags::empty() };
     mount(Some(src), &fd_path(target.as_fd()), NONE, MsFlags::MS_BIND | rec, NONE).ctx(|| "bind".to_string())?;
     finish_mount(root, m, true, in_userns)
@@ -156,8 +158,10 @@ fn mount_fs(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
     // For tmpcopyup, keep a handle on the directory being covered: its
     // content is copied into the new tmpfs through it.
     let covered = if m.opts.tmpcopyup {
-        Some(paths::resolve_with(root, &m.dest, nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY)
-            .ctx(|| "open the directory to copy up".to_string())?)
+        Some(
+            paths::resolve_with(root, &m.dest, nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY)
+                .ctx(|| "open the directory to copy up".to_string())?,
+        )
     } else {
         None
     };
@@ -171,14 +175,17 @@ fn mount_fs(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
         Err(nix::errno::Errno::EPERM) if m.kind == Kind::Sysfs && in_userns => {
             let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
             mount(Some("/sys"), &fd_path(target.as_fd()), NONE, flags, NONE).ctx(|| "bind /sys".to_string())?;
-            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | remount_flags(m.opts.flags) | locked_flags(target.as_fd());
+            let ro =
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | remount_flags(m.opts.flags) | locked_flags(target.as_fd());
             let fd = paths::resolve(root, &m.dest).ctx(|| "reopen /sys".to_string())?;
             let _ = mount(NONE, &fd_path(fd.as_fd()), NONE, ro, NONE);
         }
         // devpts `gid=5` where gid 5 is not mapped (a rootless user
         // namespace with the caller's gid only): the pty group is moot
         // there, so mount without it, as crun does.
-        Err(nix::errno::Errno::EINVAL) if m.fstype.as_deref() == Some("devpts") && in_userns && m.opts.data.contains("gid=") => {
+        Err(nix::errno::Errno::EINVAL)
+            if m.fstype.as_deref() == Some("devpts") && in_userns && m.opts.data.contains("gid=") =>
+        {
             let data: Vec<&str> = m.opts.data.split(',').filter(|o| !o.starts_with("gid=")).collect();
             let data = data.join(",");
             mount(Some(&source), &fd_path(target.as_fd()), m.fstype.as_deref(), m.opts.flags, Some(data.as_str()))
@@ -252,7 +259,13 @@ fn hierarchies(cg: &Cgroup) -> Vec<Hierarchy> {
     v1.chain(unified).collect()
 }
 
-fn mount_cgroup(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool, new_cgroupns: bool, cg: Option<&Cgroup>) -> Result<()> {
+fn mount_cgroup(
+    root: BorrowedFd<'_>,
+    m: &MountOp,
+    in_userns: bool,
+    new_cgroupns: bool,
+    cg: Option<&Cgroup>,
+) -> Result<()> {
     let flags = remount_flags(m.opts.flags) & !MsFlags::MS_RDONLY;
     let hs = cg.map(hierarchies).unwrap_or_default();
     let target = paths::mkdir_all(root, &m.dest, 0o755)?;

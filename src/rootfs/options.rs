@@ -77,7 +77,10 @@ const TABLE: &[(&str, Opt)] = &[
     ("rstrictatime", Opt::Recursive(false, sfs::MOUNT_ATTR_STRICTATIME)),
     ("rsuid", Opt::Recursive(true, sfs::MOUNT_ATTR_NOSUID)),
     ("rsymfollow", Opt::Recursive(true, sfs::MOUNT_ATTR_NOSYMFOLLOW)),
-    ("runbindable", Opt::Propagation(MsFlags::from_bits_retain(MsFlags::MS_UNBINDABLE.bits() | MsFlags::MS_REC.bits()))),
+    (
+        "runbindable",
+        Opt::Propagation(MsFlags::from_bits_retain(MsFlags::MS_UNBINDABLE.bits() | MsFlags::MS_REC.bits())),
+    ),
     ("rw", Opt::Flag(true, MsFlags::MS_RDONLY)),
     ("shared", Opt::Propagation(MsFlags::MS_SHARED)),
     ("silent", Opt::Flag(false, MsFlags::MS_SILENT)),

@@ -85,7 +85,8 @@ fn mkdir_all_depth(root: BorrowedFd<'_>, rel: &Path, mode: u32, depth: u32) -> R
                 let target = nix::fcntl::readlinkat(cur.as_fd(), comp.as_os_str())
                     .ctx(|| format!("read link `{}` in the rootfs", prefix.display()))?;
                 let base = prefix.parent().map(Path::to_path_buf).unwrap_or_default();
-                let mut next = if Path::new(&target).is_absolute() { relative(Path::new(&target)) } else { base.join(&target) };
+                let mut next =
+                    if Path::new(&target).is_absolute() { relative(Path::new(&target)) } else { base.join(&target) };
                 for rest in &comps[i + 1..] {
                     next.push(rest);
                 }
@@ -106,7 +107,9 @@ pub fn ensure_file(root: BorrowedFd<'_>, path: &Path) -> Result<OwnedFd> {
         return Ok(fd);
     }
     let parent = path.parent().unwrap_or(Path::new("/"));
-    let name = path.file_name().ok_or_else(|| Error::config("mount destination", format!("`{}` has no file name", path.display())))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::config("mount destination", format!("`{}` has no file name", path.display())))?;
     let dir = mkdir_all(root, parent, 0o755)?;
     match nix::fcntl::openat(
         dir.as_fd(),

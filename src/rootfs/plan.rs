@@ -198,7 +198,8 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<RootfsPlan> {
         let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
         let fstype = m.typ().clone().filter(|t| !t.is_empty());
         let kind = kind_of(fstype.as_deref(), &opts);
-        let source = m.source().as_ref().map(|s| if kind == Kind::Bind && s.is_relative() { bundle.join(s) } else { s.clone() });
+        let source =
+            m.source().as_ref().map(|s| if kind == Kind::Bind && s.is_relative() { bundle.join(s) } else { s.clone() });
         if kind == Kind::Bind && source.is_none() {
             return Err(Error::config(format!("mounts[{i}].source"), "a bind mount needs a source"));
         }
@@ -311,8 +312,10 @@ mod tests {
     #[test]
     fn idmapped_mounts() {
         let maps = r#""uidMappings":[{"containerID":1000,"hostID":0,"size":1}],"gidMappings":[{"containerID":1000,"hostID":0,"size":1}]"#;
-        let s = spec(&format!(r#","mounts":[{{"destination":"/a","source":"/x","options":["rbind","ridmap"],{maps}}},
-            {{"destination":"/b","source":"/x","options":["bind"],{maps}}}]"#));
+        let s = spec(&format!(
+            r#","mounts":[{{"destination":"/a","source":"/x","options":["rbind","ridmap"],{maps}}},
+            {{"destination":"/b","source":"/x","options":["bind"],{maps}}}]"#
+        ));
         let p = plan(&s, Path::new("/b")).unwrap();
         let a = p.mounts[0].idmap.as_ref().unwrap();
         assert!(a.recursive);
@@ -326,7 +329,9 @@ mod tests {
         );
         let a = plan(&s, Path::new("/b")).unwrap().mounts[0].idmap.clone().unwrap();
         assert_eq!((a.uid[0].host_id(), a.gid[0].size()), (100000, 65536));
-        assert!(plan(&spec(r#","mounts":[{"destination":"/a","source":"/x","options":["bind"]}]"#), Path::new("/b")).unwrap().mounts[0]
+        assert!(plan(&spec(r#","mounts":[{"destination":"/a","source":"/x","options":["bind"]}]"#), Path::new("/b"))
+            .unwrap()
+            .mounts[0]
             .idmap
             .is_none());
     }
@@ -335,9 +340,18 @@ mod tests {
     fn bad_idmapped_mounts_are_refused() {
         for (m, want) in [
             (r#"{"destination":"/a","source":"/x","options":["bind","idmap"]}"#, "needs `uidMappings`"),
-            (r#"{"destination":"/a","type":"tmpfs","source":"tmpfs","options":["idmap"],"uidMappings":[{"containerID":0,"hostID":1,"size":1}],"gidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#, "only supported on bind mounts"),
-            (r#"{"destination":"/a","source":"/x","options":["bind"],"uidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#, "must be given together"),
-            (r#"{"destination":"/a","source":"/x","options":["bind"],"uidMappings":[],"gidMappings":[]}"#, "mounts[0].uidMappings"),
+            (
+                r#"{"destination":"/a","type":"tmpfs","source":"tmpfs","options":["idmap"],"uidMappings":[{"containerID":0,"hostID":1,"size":1}],"gidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#,
+                "only supported on bind mounts",
+            ),
+            (
+                r#"{"destination":"/a","source":"/x","options":["bind"],"uidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#,
+                "must be given together",
+            ),
+            (
+                r#"{"destination":"/a","source":"/x","options":["bind"],"uidMappings":[],"gidMappings":[]}"#,
+                "mounts[0].uidMappings",
+            ),
         ] {
             let e = plan(&spec(&format!(r#","mounts":[{m}]"#)), Path::new("/b")).unwrap_err().to_string();
             assert!(e.contains(want), "{m}: {e}");

@@ -66,7 +66,8 @@ mod tests {
     fn no_agent_is_an_error() {
         let f = std::fs::File::open("/dev/null").unwrap();
         let st = serde_json::json!({});
-        let e = send(Path::new("/nonexistent/agent.sock"), f.as_fd(), &ProcessState::new("1", 1, None, &st)).unwrap_err();
+        let e =
+            send(Path::new("/nonexistent/agent.sock"), f.as_fd(), &ProcessState::new("1", 1, None, &st)).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
     }
 }

@@ -83,30 +83,16 @@ impl Asm {
         }
     }
     fn ld(&mut self, off: u32) {
-        self.items.push(Item::Stmt {
-            code: BPF_LD | BPF_W | BPF_ABS,
-            k: off,
-        });
+        self.items.push(Item::Stmt { code: BPF_LD | BPF_W | BPF_ABS, k: off });
     }
     fn and(&mut self, k: u32) {
-        self.items.push(Item::Stmt {
-            code: BPF_ALU | BPF_AND | BPF_K,
-            k,
-        });
+        self.items.push(Item::Stmt { code: BPF_ALU | BPF_AND | BPF_K, k });
     }
     fn ret(&mut self, k: u32) {
-        self.items.push(Item::Stmt {
-            code: BPF_RET | BPF_K,
-            k,
-        });
+        self.items.push(Item::Stmt { code: BPF_RET | BPF_K, k });
     }
     fn jump(&mut self, op: u16, k: u32, jt: Tgt, jf: Tgt) {
-        self.items.push(Item::Jump {
-            code: BPF_JMP | op | BPF_K,
-            k,
-            jt,
-            jf,
-        });
+        self.items.push(Item::Jump { code: BPF_JMP | op | BPF_K, k, jt, jf });
     }
     fn ja(&mut self, l: Label) {
         self.items.push(Item::Ja(l));
@@ -116,50 +102,27 @@ impl Asm {
         match t {
             Tgt::Next => Ok(0),
             Tgt::At(l) => {
-                let target = self
-                    .labels
-                    .get(l.0)
-                    .copied()
-                    .flatten()
-                    .ok_or(Error::Codegen("unbound label"))?;
-                target
-                    .checked_sub(pos + 1)
-                    .ok_or(Error::Codegen("backward jump"))
+                let target = self.labels.get(l.0).copied().flatten().ok_or(Error::Codegen("unbound label"))?;
+                target.checked_sub(pos + 1).ok_or(Error::Codegen("backward jump"))
             }
         }
     }
 
     fn finish(self) -> Result<Vec<sock_filter>> {
         if self.items.len() > MAX_INSNS {
-            return Err(Error::TooLarge {
-                len: self.items.len(),
-            });
+            return Err(Error::TooLarge { len: self.items.len() });
         }
         let short = |off: usize| u8::try_from(off).map_err(|_| Error::RuleTooLong);
         let mut out = Vec::with_capacity(self.items.len());
         for (pos, item) in self.items.iter().enumerate() {
             out.push(match *item {
-                Item::Stmt { code, k } => sock_filter {
-                    code,
-                    jt: 0,
-                    jf: 0,
-                    k,
-                },
-                Item::Jump { code, k, jt, jf } => sock_filter {
-                    code,
-                    jt: short(self.offset(pos, jt)?)?,
-                    jf: short(self.offset(pos, jf)?)?,
-                    k,
-                },
+                Item::Stmt { code, k } => sock_filter { code, jt: 0, jf: 0, k },
+                Item::Jump { code, k, jt, jf } => {
+                    sock_filter { code, jt: short(self.offset(pos, jt)?)?, jf: short(self.offset(pos, jf)?)?, k }
+                }
                 Item::Ja(l) => {
-                    let k = u32::try_from(self.offset(pos, Tgt::At(l))?)
-                        .map_err(|_| Error::Codegen("jump"))?;
-                    sock_filter {
-                        code: BPF_JMP | BPF_JA,
-                        jt: 0,
-                        jf: 0,
-                        k,
-                    }
+                    let k = u32::try_from(self.offset(pos, Tgt::At(l))?).map_err(|_| Error::Codegen("jump"))?;
+                    sock_filter { code: BPF_JMP | BPF_JA, jt: 0, jf: 0, k }
                 }
             });
         }

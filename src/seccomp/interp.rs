@@ -34,9 +34,7 @@ pub(crate) fn run(prog: &[sock_filter], data: &Data) -> u32 {
     let mut a: u32 = 0;
     let mut pc = 0usize;
     loop {
-        let i = prog
-            .get(pc)
-            .unwrap_or_else(|| panic!("fell off the end at {pc}"));
+        let i = prog.get(pc).unwrap_or_else(|| panic!("fell off the end at {pc}"));
         pc += 1;
         match i.code {
             0x20 => a = data.word(i.k), // ld w abs
@@ -60,9 +58,5 @@ pub(crate) fn run(prog: &[sock_filter], data: &Data) -> u32 {
 /// has the highest precedence (lowest value as a signed action) wins.
 pub(crate) fn run_stacked(progs: &[&[sock_filter]], data: &Data) -> u32 {
     let rank = |ret: u32| (ret & libc::SECCOMP_RET_ACTION_FULL) as i32;
-    progs
-        .iter()
-        .map(|p| run(p, data))
-        .min_by_key(|r| rank(*r))
-        .unwrap_or(libc::SECCOMP_RET_ALLOW)
+    progs.iter().map(|p| run(p, data)).min_by_key(|r| rank(*r)).unwrap_or(libc::SECCOMP_RET_ALLOW)
 }

@@ -58,10 +58,7 @@ fn kill_actions_kill_with_sigsys() {
             let _ = nix::unistd::getcwd();
             3
         });
-        assert!(
-            matches!(status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
-            "{action}: {status:?}"
-        );
+        assert!(matches!(status, WaitStatus::Signaled(_, Signal::SIGSYS, _)), "{action}: {status:?}");
     }
 }
 
@@ -135,8 +132,7 @@ fn fixture_profiles_run_programs() {
     let argv = [
         sh.clone(),
         CString::new("-c").unwrap(),
-        CString::new("/bin/true && ls / >/dev/null && cd /tmp && pwd >/dev/null && exit 7")
-            .unwrap(),
+        CString::new("/bin/true && ls / >/dev/null && cd /tmp && pwd >/dev/null && exit 7").unwrap(),
     ];
     for name in ["podman.json", "runtime-tools.json"] {
         let p = compile(&fixture(name)).unwrap();
@@ -154,14 +150,9 @@ fn fixture_profiles_run_programs() {
 fn newer_syscalls_get_enosys() {
     use crate::sys::seccomp::syscall_errno;
     let p = compile(&fixture("runtime-tools.json")).unwrap();
-    let status = with_filter(&p, || {
-        match (
-            syscall_errno(libc::SYS_clone3),
-            syscall_errno(libc::SYS_pivot_root),
-        ) {
-            (Some(Errno::ENOSYS), Some(Errno::EPERM)) => 0,
-            _ => 1,
-        }
+    let status = with_filter(&p, || match (syscall_errno(libc::SYS_clone3), syscall_errno(libc::SYS_pivot_root)) {
+        (Some(Errno::ENOSYS), Some(Errno::EPERM)) => 0,
+        _ => 1,
     });
     assert_eq!(exited(status), Some(0), "{status:?}");
 }
@@ -177,9 +168,7 @@ fn x32_calls_are_filtered_or_killed() {
             "syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}"#,
     ))
     .unwrap();
-    let status = with_filter(&listed, || {
-        i32::from(syscall_errno(x32_getcwd) != Some(Errno::EACCES))
-    });
+    let status = with_filter(&listed, || i32::from(syscall_errno(x32_getcwd) != Some(Errno::EACCES)));
     assert_eq!(exited(status), Some(0), "{status:?}");
 
     let unlisted = compile(&profile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#)).unwrap();
@@ -187,8 +176,5 @@ fn x32_calls_are_filtered_or_killed() {
         let _ = syscall_errno(x32_getcwd);
         3
     });
-    assert!(
-        matches!(status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
-        "{status:?}"
-    );
+    assert!(matches!(status, WaitStatus::Signaled(_, Signal::SIGSYS, _)), "{status:?}");
 }

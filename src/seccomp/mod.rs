@@ -53,15 +53,8 @@ pub const ACTIONS: &[&str] = &[
 ];
 
 /// Argument operators `berth features` reports.
-pub const OPERATORS: &[&str] = &[
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_MASKED_EQ",
-    "SCMP_CMP_NE",
-];
+pub const OPERATORS: &[&str] =
+    &["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"];
 
 /// Architectures accepted in `architectures` (see the module doc for what each does).
 pub const ARCHES: &[&str] = &[
@@ -194,9 +187,7 @@ fn filter_flags(s: &LinuxSeccomp, listener: bool) -> libc::c_ulong {
         flags |= match flag {
             LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
             LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
-                libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
-            }
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
             // Only meaningful (and only accepted by the kernel) with a listener.
             LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv if listener => {
                 libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -221,11 +212,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
     if s.default_action() == LinuxSeccompAction::ScmpActNotify {
         return Err(Error::NotifyDefault);
     }
-    let default = policy::action_ret(
-        s.default_action(),
-        s.default_errno_ret(),
-        "linux.seccomp.defaultErrnoRet",
-    )?;
+    let default = policy::action_ret(s.default_action(), s.default_errno_ret(), "linux.seccomp.defaultErrnoRet")?;
 
     let mut abis = vec![native];
     for arch in s.architectures().iter().flatten() {
@@ -239,11 +226,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
         }
     }
 
-    let listener = s
-        .syscalls()
-        .iter()
-        .flatten()
-        .any(|c| c.action() == LinuxSeccompAction::ScmpActNotify);
+    let listener = s.syscalls().iter().flatten().any(|c| c.action() == LinuxSeccompAction::ScmpActNotify);
     if s.listener_metadata().is_some() && s.listener_path().is_none() {
         return Err(Error::MetadataWithoutListener);
     }
@@ -257,16 +240,8 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
         filter,
         flags: filter_flags(s, listener),
         listener,
-        listener_path: if listener {
-            s.listener_path().clone()
-        } else {
-            None
-        },
-        listener_metadata: if listener {
-            s.listener_metadata().clone()
-        } else {
-            None
-        },
+        listener_path: if listener { s.listener_path().clone() } else { None },
+        listener_metadata: if listener { s.listener_metadata().clone() } else { None },
     })
 }
 

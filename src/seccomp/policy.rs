@@ -86,27 +86,17 @@ pub(crate) struct Policy {
 }
 
 /// The `SECCOMP_RET_*` value of an action. `field` names the errno field for errors.
-pub(crate) fn action_ret(
-    action: LinuxSeccompAction,
-    errno: Option<u32>,
-    field: &str,
-) -> Result<u32> {
+pub(crate) fn action_ret(action: LinuxSeccompAction, errno: Option<u32>, field: &str) -> Result<u32> {
     let with_data = |base: u32| -> Result<u32> {
         let data = errno.unwrap_or(libc::EPERM as u32);
         if data > libc::SECCOMP_RET_DATA {
-            return Err(Error::ErrnoRange {
-                field: field.to_string(),
-                value: data,
-            });
+            return Err(Error::ErrnoRange { field: field.to_string(), value: data });
         }
         Ok(base | data)
     };
     let plain = |ret: u32| -> Result<u32> {
         match errno {
-            Some(_) => Err(Error::ErrnoUnsupported {
-                field: field.to_string(),
-                action: action_name(action),
-            }),
+            Some(_) => Err(Error::ErrnoUnsupported { field: field.to_string(), action: action_name(action) }),
             None => Ok(ret),
         }
     };
@@ -117,9 +107,7 @@ pub(crate) fn action_ret(
         LinuxSeccompAction::ScmpActLog => plain(libc::SECCOMP_RET_LOG),
         LinuxSeccompAction::ScmpActTrap => plain(libc::SECCOMP_RET_TRAP),
         // libseccomp's SCMP_ACT_KILL is SCMP_ACT_KILL_THREAD.
-        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
-            plain(libc::SECCOMP_RET_KILL_THREAD)
-        }
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => plain(libc::SECCOMP_RET_KILL_THREAD),
         LinuxSeccompAction::ScmpActKillProcess => plain(libc::SECCOMP_RET_KILL_PROCESS),
         LinuxSeccompAction::ScmpActNotify => plain(libc::SECCOMP_RET_USER_NOTIF),
     }
@@ -149,10 +137,7 @@ fn translate_arg(rule: usize, arg: &LinuxSeccompArg) -> Result<Cmp> {
     let index = u8::try_from(arg.index())
         .ok()
         .filter(|i| usize::from(*i) <= MAX_ARG_INDEX)
-        .ok_or(Error::ArgIndex {
-            rule,
-            index: arg.index(),
-        })?;
+        .ok_or(Error::ArgIndex { rule, index: arg.index() })?;
     let (op, value, mask) = match arg.op() {
         LinuxSeccompOperator::ScmpCmpEq => (Op::Eq, arg.value(), 0),
         LinuxSeccompOperator::ScmpCmpNe => (Op::Ne, arg.value(), 0),
@@ -161,28 +146,16 @@ fn translate_arg(rule: usize, arg: &LinuxSeccompArg) -> Result<Cmp> {
         LinuxSeccompOperator::ScmpCmpGt => (Op::Gt, arg.value(), 0),
         LinuxSeccompOperator::ScmpCmpGe => (Op::Ge, arg.value(), 0),
         // libseccomp: `value` is the mask, `valueTwo` the expected masked value.
-        LinuxSeccompOperator::ScmpCmpMaskedEq => {
-            (Op::MaskedEq, arg.value_two().unwrap_or(0), arg.value())
-        }
+        LinuxSeccompOperator::ScmpCmpMaskedEq => (Op::MaskedEq, arg.value_two().unwrap_or(0), arg.value()),
     };
-    Ok(Cmp {
-        index,
-        op,
-        value,
-        mask,
-    })
+    Ok(Cmp { index, op, value, mask })
 }
 
 /// The condition lists one OCI rule expands to (see the module doc for the OR case).
 fn translate_args(rule: usize, args: &[LinuxSeccompArg]) -> Result<Vec<Vec<Cmp>>> {
-    let conds = args
-        .iter()
-        .map(|a| translate_arg(rule, a))
-        .collect::<Result<Vec<_>>>()?;
+    let conds = args.iter().map(|a| translate_arg(rule, a)).collect::<Result<Vec<_>>>()?;
     let mut seen = [false; MAX_ARG_INDEX + 1];
-    let repeated = conds
-        .iter()
-        .any(|c| std::mem::replace(&mut seen[usize::from(c.index)], true));
+    let repeated = conds.iter().any(|c| std::mem::replace(&mut seen[usize::from(c.index)], true));
     if repeated {
         Ok(conds.into_iter().map(|c| vec![c]).collect())
     } else {
@@ -216,9 +189,7 @@ pub(crate) fn build(s: &LinuxSeccomp, default: u32, abis: &[Abi]) -> Result<Poli
                 return Err(Error::EmptySyscallName { rule: i });
             }
             if notify && NOTIFY_FORBIDDEN.contains(&name.as_str()) {
-                return Err(Error::NotifyForbidden {
-                    syscall: name.clone(),
-                });
+                return Err(Error::NotifyForbidden { syscall: name.clone() });
             }
             for (a, abi) in abis.iter().enumerate() {
                 let Some(nr) = abi.resolve(name) else {
@@ -233,10 +204,7 @@ pub(crate) fn build(s: &LinuxSeccomp, default: u32, abis: &[Abi]) -> Result<Poli
                     if conds.is_empty() {
                         entry.unconditional.get_or_insert(ret);
                     } else {
-                        entry.conditional.push(Rule {
-                            conds: conds.clone(),
-                            ret,
-                        });
+                        entry.conditional.push(Rule { conds: conds.clone(), ret });
                     }
                 }
             }
@@ -254,10 +222,7 @@ pub(crate) fn build(s: &LinuxSeccomp, default: u32, abis: &[Abi]) -> Result<Poli
                 .map(|(nr, c)| Syscall {
                     nr,
                     rules: match c.unconditional {
-                        Some(ret) => vec![Rule {
-                            conds: Vec::new(),
-                            ret,
-                        }],
+                        Some(ret) => vec![Rule { conds: Vec::new(), ret }],
                         None => c.conditional,
                     },
                 })
@@ -266,9 +231,5 @@ pub(crate) fn build(s: &LinuxSeccomp, default: u32, abis: &[Abi]) -> Result<Poli
         })
         .collect();
 
-    Ok(Policy {
-        default,
-        bad_arch: libc::SECCOMP_RET_KILL_PROCESS,
-        sections,
-    })
+    Ok(Policy { default, bad_arch: libc::SECCOMP_RET_KILL_PROCESS, sections })
 }

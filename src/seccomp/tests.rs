@@ -23,17 +23,8 @@ pub(super) fn fixture(name: &str) -> LinuxSeccomp {
 }
 
 fn verdict(p: &Program, abi: Abi, name: &str, args: [u64; 6]) -> u32 {
-    let nr = abi
-        .resolve(name)
-        .unwrap_or_else(|| panic!("{name} unknown on {abi:?}"));
-    interp::run(
-        &p.filter,
-        &Data {
-            nr,
-            arch: abi.audit_arch(),
-            args,
-        },
-    )
+    let nr = abi.resolve(name).unwrap_or_else(|| panic!("{name} unknown on {abi:?}"));
+    interp::run(&p.filter, &Data { nr, arch: abi.audit_arch(), args })
 }
 
 fn v(p: &Program, name: &str) -> u32 {
@@ -68,11 +59,7 @@ fn each_syscall_gets_its_rules_action() {
     assert_eq!(v(&p, "read"), ALLOW);
     // The same rules hold for 32-bit and x32 programs, with their own numbers.
     for abi in [Abi::X86, Abi::X32] {
-        assert_eq!(
-            verdict(&p, abi, "getcwd", [0; 6]),
-            errno(libc::EPERM),
-            "{abi:?}"
-        );
+        assert_eq!(verdict(&p, abi, "getcwd", [0; 6]), errno(libc::EPERM), "{abi:?}");
         assert_eq!(verdict(&p, abi, "rmdir", [0; 6]), KILL_THREAD, "{abi:?}");
         assert_eq!(verdict(&p, abi, "read", [0; 6]), ALLOW, "{abi:?}");
     }
@@ -81,20 +68,8 @@ fn each_syscall_gets_its_rules_action() {
 
 #[test]
 fn unlisted_abis_are_killed() {
-    let p = compile(&profile(
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"]}"#,
-    ))
-    .unwrap();
-    let run = |arch, nr| {
-        interp::run(
-            &p.filter,
-            &Data {
-                nr,
-                arch,
-                args: [0; 6],
-            },
-        )
-    };
+    let p = compile(&profile(r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"]}"#)).unwrap();
+    let run = |arch, nr| interp::run(&p.filter, &Data { nr, arch, args: [0; 6] });
     assert_eq!(run(Abi::X86_64.audit_arch(), 0), ALLOW);
     assert_eq!(run(Abi::X86.audit_arch(), 0), KILL_PROCESS);
     assert_eq!(run(Abi::X32.audit_arch(), X32_SYSCALL_BIT), KILL_PROCESS);
@@ -113,14 +88,8 @@ fn default_errno_with_allow_list_and_arguments() {
     // clone: allowed unless a namespace flag is set (MASKED_EQ 0x7E020000 == 0).
     let sigchld = libc::SIGCHLD as u64;
     assert_eq!(v0(&p, "clone", sigchld | libc::CLONE_VM as u64), ALLOW);
-    assert_eq!(
-        v0(&p, "clone", sigchld | libc::CLONE_NEWNS as u64),
-        errno(libc::EPERM)
-    );
-    assert_eq!(
-        v0(&p, "clone", libc::CLONE_NEWUSER as u64),
-        errno(libc::EPERM)
-    );
+    assert_eq!(v0(&p, "clone", sigchld | libc::CLONE_NEWNS as u64), errno(libc::EPERM));
+    assert_eq!(v0(&p, "clone", libc::CLONE_NEWUSER as u64), errno(libc::EPERM));
     // personality: only the listed values.
     assert_eq!(v0(&p, "personality", 0), ALLOW);
     assert_eq!(v0(&p, "personality", 8), ALLOW);
@@ -128,32 +97,15 @@ fn default_errno_with_allow_list_and_arguments() {
     assert_eq!(v0(&p, "personality", 1), errno(libc::EPERM));
     assert_eq!(v0(&p, "personality", 0x1_0000_0000), errno(libc::EPERM));
     // Newer than anything the profile names: ENOSYS, so glibc falls back.
-    for newer in [
-        "clone3",
-        "faccessat2",
-        "openat2",
-        "close_range",
-        "fchmodat2",
-    ] {
+    for newer in ["clone3", "faccessat2", "openat2", "close_range", "fchmodat2"] {
         assert_eq!(v(&p, newer), errno(libc::ENOSYS), "{newer}");
     }
     // Older but not listed: the default.
     assert_eq!(v(&p, "pivot_root"), errno(libc::EPERM));
     // i386 programs: clone with the same argument rule, their own numbers.
-    assert_eq!(
-        verdict(&p, Abi::X86, "clone", [sigchld, 0, 0, 0, 0, 0]),
-        ALLOW
-    );
+    assert_eq!(verdict(&p, Abi::X86, "clone", [sigchld, 0, 0, 0, 0, 0]), ALLOW);
     assert_eq!(verdict(&p, Abi::X86, "socketcall", [0; 6]), ALLOW);
-    assert_eq!(
-        verdict(
-            &p,
-            Abi::X86,
-            "clone",
-            [libc::CLONE_NEWNET as u64, 0, 0, 0, 0, 0]
-        ),
-        errno(libc::EPERM)
-    );
+    assert_eq!(verdict(&p, Abi::X86, "clone", [libc::CLONE_NEWNET as u64, 0, 0, 0, 0, 0]), errno(libc::EPERM));
     assert!(p.len() < bpf::MAX_INSNS);
 }
 
@@ -185,10 +137,7 @@ fn unconditional_rule_wins_and_first_one_counts() {
             {"names":["chdir"],"action":"SCMP_ACT_ERRNO","errnoRet":6,"args":[{"index":0,"value":1,"op":"SCMP_CMP_GE"}]}]}"#,
     ))
     .unwrap();
-    assert_eq!(
-        verdict(&p, Abi::X86_64, "getcwd", [0, 1, 0, 0, 0, 0]),
-        errno(3)
-    );
+    assert_eq!(verdict(&p, Abi::X86_64, "getcwd", [0, 1, 0, 0, 0, 0]), errno(3));
     assert_eq!(v0(&p, "chdir", 1), errno(5));
     assert_eq!(v0(&p, "chdir", 2), errno(6));
     assert_eq!(v0(&p, "chdir", 0), ALLOW);
@@ -214,17 +163,7 @@ fn args_are_anded_unless_an_index_repeats() {
 /// Every operator against a reference, around the 32-bit boundary, on both widths.
 #[test]
 fn operators_match_unsigned_semantics() {
-    let values: [u64; 9] = [
-        0,
-        1,
-        5,
-        0xffff_ffff,
-        1 << 32,
-        (1 << 32) + 5,
-        0x7_0000_0001,
-        u64::MAX - 1,
-        u64::MAX,
-    ];
+    let values: [u64; 9] = [0, 1, 5, 0xffff_ffff, 1 << 32, (1 << 32) + 5, 0x7_0000_0001, u64::MAX - 1, u64::MAX];
     let ops = ["EQ", "NE", "LT", "LE", "GT", "GE", "MASKED_EQ"];
     for op in ops {
         for &value in &values {
@@ -235,17 +174,9 @@ fn operators_match_unsigned_semantics() {
             );
             let p = compile(&profile(&json)).unwrap();
             for abi in [Abi::X86_64, Abi::X86] {
-                let (value, two) = if abi.is_64bit() {
-                    (value, two)
-                } else {
-                    (value & 0xffff_ffff, two & 0xffff_ffff)
-                };
+                let (value, two) = if abi.is_64bit() { (value, two) } else { (value & 0xffff_ffff, two & 0xffff_ffff) };
                 for &arg in &values {
-                    let arg = if abi.is_64bit() {
-                        arg
-                    } else {
-                        arg & 0xffff_ffff
-                    };
+                    let arg = if abi.is_64bit() { arg } else { arg & 0xffff_ffff };
                     let want = match op {
                         "EQ" => arg == value,
                         "NE" => arg != value,
@@ -273,38 +204,50 @@ fn unknown_names_are_skipped_and_empty_names_rejected() {
     let e = compile(&profile(
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":[""],"action":"SCMP_ACT_ERRNO"}]}"#,
     ));
-    assert!(
-        matches!(e, Err(Error::EmptySyscallName { rule: 0 })),
-        "{e:?}"
-    );
-    let e = compile(&profile(
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":[],"action":"SCMP_ACT_ERRNO"}]}"#,
-    ));
+    assert!(matches!(e, Err(Error::EmptySyscallName { rule: 0 })), "{e:?}");
+    let e =
+        compile(&profile(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":[],"action":"SCMP_ACT_ERRNO"}]}"#));
     assert!(matches!(e, Err(Error::NoSyscallNames { rule: 0 })), "{e:?}");
 }
 
 #[test]
 fn invalid_profiles_are_rejected_with_the_field_named() {
     let bad = [
-        (r#"{"defaultAction":"SCMP_ACT_KILL","defaultErrnoRet":1}"#, "`linux.seccomp.defaultErrnoRet` is set but `SCMP_ACT_KILL` takes no errno"),
-        (r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_KILL","errnoRet":2}]}"#,
-         "`linux.seccomp.syscalls[0].errnoRet` is set but `SCMP_ACT_KILL` takes no errno"),
-        (r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":70000}"#, "`linux.seccomp.defaultErrnoRet` value 70000 does not fit in 16 bits"),
-        (r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_KILL","args":[{"index":6,"value":0,"op":"SCMP_CMP_EQ"}]}]}"#,
-         "argument index 6 in `linux.seccomp.syscalls[0].args` is not in 0..=5"),
-        (r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/x"}"#, "`SCMP_ACT_NOTIFY` cannot be the default action"),
-        (r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_NOTIFY"}]}"#,
-         "`SCMP_ACT_NOTIFY` is used but `linux.seccomp.listenerPath` is not set"),
-        (r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/x","syscalls":[{"names":["write"],"action":"SCMP_ACT_NOTIFY"}]}"#,
-         "`SCMP_ACT_NOTIFY` cannot be used for `write`: the runtime needs it after loading the filter"),
-        (r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerMetadata":"m"}"#, "`linux.seccomp.listenerMetadata` is set without `listenerPath`"),
+        (
+            r#"{"defaultAction":"SCMP_ACT_KILL","defaultErrnoRet":1}"#,
+            "`linux.seccomp.defaultErrnoRet` is set but `SCMP_ACT_KILL` takes no errno",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_KILL","errnoRet":2}]}"#,
+            "`linux.seccomp.syscalls[0].errnoRet` is set but `SCMP_ACT_KILL` takes no errno",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":70000}"#,
+            "`linux.seccomp.defaultErrnoRet` value 70000 does not fit in 16 bits",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_KILL","args":[{"index":6,"value":0,"op":"SCMP_CMP_EQ"}]}]}"#,
+            "argument index 6 in `linux.seccomp.syscalls[0].args` is not in 0..=5",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/x"}"#,
+            "`SCMP_ACT_NOTIFY` cannot be the default action",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+            "`SCMP_ACT_NOTIFY` is used but `linux.seccomp.listenerPath` is not set",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/x","syscalls":[{"names":["write"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+            "`SCMP_ACT_NOTIFY` cannot be used for `write`: the runtime needs it after loading the filter",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerMetadata":"m"}"#,
+            "`linux.seccomp.listenerMetadata` is set without `listenerPath`",
+        ),
     ];
     for (json, msg) in bad {
-        assert_eq!(
-            compile(&profile(json)).unwrap_err().to_string(),
-            msg,
-            "{json}"
-        );
+        assert_eq!(compile(&profile(json)).unwrap_err().to_string(), msg, "{json}");
     }
 }
 
@@ -334,10 +277,7 @@ fn flags_without_listener() {
             "flags":["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#,
     ))
     .unwrap();
-    assert_eq!(
-        p.flags,
-        libc::SECCOMP_FILTER_FLAG_LOG | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
-    );
+    assert_eq!(p.flags, libc::SECCOMP_FILTER_FLAG_LOG | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW);
     assert_eq!(p.listener_path(), None);
 }
 
@@ -349,29 +289,11 @@ fn one_filter_so_precedence_cannot_mix_actions() {
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO"},{"names":["chmod"],"action":"SCMP_ACT_KILL"}]}"#,
     ))
     .unwrap();
-    let allow_all = [libc::sock_filter {
-        code: 0x06,
-        jt: 0,
-        jf: 0,
-        k: ALLOW,
-    }];
-    let data = |name| Data {
-        nr: Abi::X86_64.resolve(name).unwrap(),
-        arch: Abi::X86_64.audit_arch(),
-        args: [0; 6],
-    };
-    assert_eq!(
-        interp::run_stacked(&[&allow_all, &p.filter], &data("getcwd")),
-        errno(libc::EPERM)
-    );
-    assert_eq!(
-        interp::run_stacked(&[&allow_all, &p.filter], &data("chmod")),
-        KILL_THREAD
-    );
-    assert_eq!(
-        interp::run_stacked(&[&allow_all, &p.filter], &data("read")),
-        ALLOW
-    );
+    let allow_all = [libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: ALLOW }];
+    let data = |name| Data { nr: Abi::X86_64.resolve(name).unwrap(), arch: Abi::X86_64.audit_arch(), args: [0; 6] };
+    assert_eq!(interp::run_stacked(&[&allow_all, &p.filter], &data("getcwd")), errno(libc::EPERM));
+    assert_eq!(interp::run_stacked(&[&allow_all, &p.filter], &data("chmod")), KILL_THREAD);
+    assert_eq!(interp::run_stacked(&[&allow_all, &p.filter], &data("read")), ALLOW);
 }
 
 /// The `features` tables name exactly what oci-spec parses, so they cannot drift.
@@ -382,8 +304,7 @@ fn feature_tables_parse() {
         assert_eq!(policy::action_name(action), *a);
     }
     for o in OPERATORS {
-        let _: oci_spec::runtime::LinuxSeccompOperator =
-            serde_json::from_value(serde_json::json!(o)).unwrap();
+        let _: oci_spec::runtime::LinuxSeccompOperator = serde_json::from_value(serde_json::json!(o)).unwrap();
     }
     for a in ARCHES {
         let _: Arch = serde_json::from_value(serde_json::json!(a)).unwrap();

@@ -2,5 +2,5 @@
 //! that `berth spec` writes (and `imgtool` builds on).
 
 pub mod load;
-pub mod validate;
 pub mod template;
+pub mod validate;

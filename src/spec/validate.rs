@@ -12,16 +12,8 @@ use crate::namespaces::Plan;
 
 type Check = fn(&Spec, &Plan) -> Result<()>;
 
-const CHECKS: &[Check] = &[
-    check_version,
-    check_process,
-    check_uts,
-    check_user_ns,
-    check_time_ns,
-    check_rlimits,
-    check_sysctl,
-    check_hooks,
-];
+const CHECKS: &[Check] =
+    &[check_version, check_process, check_uts, check_user_ns, check_time_ns, check_rlimits, check_sysctl, check_hooks];
 
 pub fn validate(spec: &Spec, ns: &Plan) -> Result<()> {
     CHECKS.iter().try_for_each(|c| c(spec, ns))
@@ -189,9 +181,18 @@ mod tests {
             (with(NS, "").replace("1.0.2-dev", "2.0.0"), "ociVersion"),
             (with(r#"{"namespaces":[{"type":"mount"}]}"#, r#","hostname":"h""#), "hostname"),
             (with(r#"{"namespaces":[{"type":"mount"},{"type":"user"}]}"#, ""), "linux.uidMappings"),
-            (with(r#"{"namespaces":[{"type":"mount"}],"uidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#, ""), "uidMappings"),
-            (with(r#"{"namespaces":[{"type":"mount"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#, ""), "net.ipv4.ip_forward"),
-            (with(r#"{"namespaces":[{"type":"mount"},{"type":"ipc"}],"sysctl":{"vm.swappiness":"1"}}"#, ""), "vm.swappiness"),
+            (
+                with(r#"{"namespaces":[{"type":"mount"}],"uidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#, ""),
+                "uidMappings",
+            ),
+            (
+                with(r#"{"namespaces":[{"type":"mount"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#, ""),
+                "net.ipv4.ip_forward",
+            ),
+            (
+                with(r#"{"namespaces":[{"type":"mount"},{"type":"ipc"}],"sysctl":{"vm.swappiness":"1"}}"#, ""),
+                "vm.swappiness",
+            ),
             (with(NS, "").replace(r#""cwd":"/""#, r#""cwd":"rel""#), "process.cwd"),
             (with(NS, r#","hooks":{"prestart":[{"path":"rel"}]}"#), "hooks.prestart[0].path"),
             (with(r#"{"namespaces":[{"type":"mount"}],"timeOffsets":{"monotonic":{"secs":1}}}"#, ""), "timeOffsets"),
@@ -206,7 +207,8 @@ mod tests {
     fn rlimit_rules() {
         let r = |l: &str| with(NS, "").replace(r#""args":["sh"]"#, &format!(r#""args":["sh"],"rlimits":{l}"#));
         assert!(run(&r(r#"[{"type":"RLIMIT_NOFILE","soft":10,"hard":5}]"#)).is_err());
-        assert!(run(&r(r#"[{"type":"RLIMIT_NOFILE","soft":1,"hard":5},{"type":"RLIMIT_NOFILE","soft":1,"hard":5}]"#)).is_err());
+        assert!(run(&r(r#"[{"type":"RLIMIT_NOFILE","soft":1,"hard":5},{"type":"RLIMIT_NOFILE","soft":1,"hard":5}]"#))
+            .is_err());
         assert!(run(&r(r#"[{"type":"RLIMIT_BOGUS","soft":1,"hard":5}]"#)).is_err());
         run(&r(r#"[{"type":"RLIMIT_NOFILE","soft":1,"hard":5}]"#)).unwrap();
     }

@@ -87,12 +87,7 @@ fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
     // size we pass; the kernel reads (and for some commands writes) at most
     // that many bytes. Pointers stored inside it are checked by the callers.
     let ret = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd,
-            attr as *mut T as *mut libc::c_void,
-            std::mem::size_of::<T>() as libc::c_uint,
-        )
+        libc::syscall(libc::SYS_bpf, cmd, attr as *mut T as *mut libc::c_void, std::mem::size_of::<T>() as libc::c_uint)
     };
     if ret < 0 {
         Err(io::Error::last_os_error())
@@ -108,10 +103,7 @@ fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
 }
 
 /// Load a cgroup device program. On failure also returns the verifier log.
-pub fn prog_load_cgroup_device(
-    insns: &[BpfInsn],
-    license: &CStr,
-) -> Result<OwnedFd, (io::Error, String)> {
+pub fn prog_load_cgroup_device(insns: &[BpfInsn], license: &CStr) -> Result<OwnedFd, (io::Error, String)> {
     let mut log = vec![0u8; 64 * 1024];
     let mut attr = ProgLoadAttr {
         prog_type: PROG_TYPE_CGROUP_DEVICE,

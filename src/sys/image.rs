@@ -17,9 +17,7 @@ pub fn fsetxattr(fd: BorrowedFd<'_>, key: &str, value: &[u8]) -> nix::Result<()>
     let key = cstring(key.as_bytes())?;
     // SAFETY: fd is a live descriptor borrowed for the call; key is a valid
     // NUL-terminated string and value points to value.len() readable bytes.
-    let rc = unsafe {
-        libc::fsetxattr(fd.as_raw_fd(), key.as_ptr(), value.as_ptr().cast(), value.len(), 0)
-    };
+    let rc = unsafe { libc::fsetxattr(fd.as_raw_fd(), key.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
     Errno::result(rc).map(drop)
 }
 
@@ -41,9 +39,7 @@ pub fn lsetxattr_at(dir: BorrowedFd<'_>, name: &OsStr, key: &str, value: &[u8]) 
     let key = cstring(key.as_bytes())?;
     // SAFETY: path and key are valid NUL-terminated strings; value points to
     // value.len() readable bytes; dir stays open for the duration of the call.
-    let rc = unsafe {
-        libc::lsetxattr(path.as_ptr(), key.as_ptr(), value.as_ptr().cast(), value.len(), 0)
-    };
+    let rc = unsafe { libc::lsetxattr(path.as_ptr(), key.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
     Errno::result(rc).map(drop)
 }
 
@@ -53,9 +49,7 @@ pub fn lgetxattr_at(dir: BorrowedFd<'_>, name: &OsStr, key: &str) -> nix::Result
     let key = cstring(key.as_bytes())?;
     let mut buf = vec![0u8; 4096];
     // SAFETY: path and key are valid C strings; buf is writable for buf.len() bytes.
-    let rc = unsafe {
-        libc::lgetxattr(path.as_ptr(), key.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
-    };
+    let rc = unsafe { libc::lgetxattr(path.as_ptr(), key.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     match Errno::result(rc) {
         Ok(n) => {
             buf.truncate(usize::try_from(n).map_err(|_| Errno::EOVERFLOW)?);

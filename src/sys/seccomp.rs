@@ -16,15 +16,9 @@ use nix::errno::Errno;
 /// `EACCES` means the caller has neither `no_new_privs` nor `CAP_SYS_ADMIN` in its
 /// user namespace. A thread that could not be synchronized under
 /// `SECCOMP_FILTER_FLAG_TSYNC` is reported as `ESRCH`.
-pub fn set_mode_filter(
-    filter: &[libc::sock_filter],
-    flags: libc::c_ulong,
-) -> nix::Result<Option<OwnedFd>> {
+pub fn set_mode_filter(filter: &[libc::sock_filter], flags: libc::c_ulong) -> nix::Result<Option<OwnedFd>> {
     let len = u16::try_from(filter.len()).map_err(|_| Errno::EINVAL)?;
-    let prog = libc::sock_fprog {
-        len,
-        filter: filter.as_ptr().cast_mut(),
-    };
+    let prog = libc::sock_fprog { len, filter: filter.as_ptr().cast_mut() };
     // SAFETY: `prog` points at `filter`, which outlives the call; the kernel only
     // reads `len` instructions from it (copy_from_user) and keeps no reference.
     let rc = unsafe {

@@ -87,13 +87,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     fn native_numbers_match_libc() {
         assert_eq!(Abi::X86_64.resolve("execve"), Some(libc::SYS_execve as u32));
-        assert_eq!(
-            Abi::X86_64.resolve("personality"),
-            Some(libc::SYS_personality as u32)
-        );
-        assert_eq!(
-            Abi::X86_64.resolve("exit_group"),
-            Some(libc::SYS_exit_group as u32)
-        );
+        assert_eq!(Abi::X86_64.resolve("personality"), Some(libc::SYS_personality as u32));
+        assert_eq!(Abi::X86_64.resolve("exit_group"), Some(libc::SYS_exit_group as u32));
     }
 }
