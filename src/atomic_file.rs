@@ -1,31 +1,40 @@
 //! Replacing a file atomically: write a temporary file next to it, then
 //! rename it over the destination, so readers see the old content or the
 //! new, never a torn one (state files, pid files, imgtool metadata).
+//!
+//! Files berth writes on the host may sit in directories others can write
+//! (a `--pid-file` in /tmp): the temporary name is unpredictable and made
+//! with O_CREAT|O_EXCL|O_NOFOLLOW, so a symlink planted at it fails the
+//! write instead of redirecting it, and rename(2) replaces a symlink at the
+//! destination itself, never the file it points to.
 
+use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The temporary name used for `dst`: hidden, in the same directory (rename
-/// stays on one filesystem), and unique per process (concurrent writers).
+/// stays on one filesystem), and unpredictable (64 random bits from the
+/// OS, through the standard library's randomly keyed hasher).
 fn temp_path(dst: &Path) -> PathBuf {
     let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let dir = dst.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    dir.join(format!(".{name}.tmp{}", std::process::id()))
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    dir.join(format!(".{name}.{:016x}.tmp", h.finish()))
 }
 
 /// Write `data` to `dst` atomically, the new file created with `mode`
 /// (subject to the umask). The temporary file is removed on failure.
 pub fn write(dst: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
     let tmp = temp_path(dst);
-    let r = std::fs::OpenOptions::new()
+    let f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .mode(mode)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(data))
-        .and_then(|()| std::fs::rename(&tmp, dst));
+        .open(&tmp)?;
+    let r = (&f).write_all(data).and_then(|()| std::fs::rename(&tmp, dst));
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -47,5 +56,21 @@ mod tests {
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
         assert!(write(&t.path().join("missing/dir/f"), b"x", 0o644).is_err());
+    }
+
+    /// A symlink at the destination is replaced, never written through.
+    #[test]
+    fn a_symlink_at_the_destination_is_replaced_not_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let victim = t.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let p = t.path().join("pid");
+        std::os::unix::fs::symlink(&victim, &p).unwrap();
+        write(&p, b"42", 0o644).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(std::fs::read(&p).unwrap(), b"42");
+        assert!(!std::fs::symlink_metadata(&p).unwrap().file_type().is_symlink());
+        // Two temporaries for one destination never share a name.
+        assert_ne!(temp_path(&p), temp_path(&p));
     }
 }

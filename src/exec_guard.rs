@@ -28,19 +28,29 @@
 //! rule also ends the loop a `#!/proc/self/exe` script makes: each round
 //! through binfmt_script drops one argument until none is left.
 //!
+//! Where the guard comes from: berth makes it in its own process, on the
+//! host, before the container process is cloned (which inherits the
+//! descriptor). So neither the container's `vm.memfd_noexec` (a per pid
+//! namespace sysctl) nor its seccomp profile nor its RLIMIT_NOFILE can keep
+//! it from being made. If the host refuses executable memfds
+//! (`vm.memfd_noexec=2`), the trampoline goes into an unlinked `O_TMPFILE`
+//! in berth's state directory instead: a private copy that no other
+//! process can reach, so what happens to it cannot touch the host's binary
+//! either. If neither can be made, [`prepare`] fails and so does the
+//! create or exec: berth never runs a container program unguarded.
+//!
 //! Seccomp: the user's filter is in force when [`exec`] runs, so it uses only
 //! `execveat` and `execve` (Docker's, podman's and runtime-tools' profiles
-//! allow both). If `execveat` is denied (EPERM/ENOSYS), the memfd is run by
-//! path with plain `execve("/proc/self/fd/<n>")`, still guarded. Only if that
-//! path is unusable too (no or masked `/proc`) is the program executed
-//! directly, UNGUARDED: `/proc/self/exe` is then berth until the execve, as
-//! in a runtime without protection. That needs a profile denying `execveat`
-//! *and* a container without `/proc` *and* a program resolving to
-//! `/proc/self/exe`; refusing to start such containers seemed worse.
+//! allow both). If `execveat` is denied (EPERM/ENOSYS), the trampoline is run
+//! by path with plain `execve("/proc/self/fd/<n>")`, still guarded. If that
+//! path is unusable too (no `/proc` in the container), [`exec`] fails: the
+//! program is not run rather than run with `/proc/self/exe` pointing at
+//! berth.
 //!
 //! Architectures: the trampoline is x86_64 machine code. Elsewhere
 //! [`TRAMPOLINE`] is empty and [`prepare`] fails with
-//! `ErrorKind::Unsupported`; the caller then uses [`exec_unguarded`].
+//! `ErrorKind::Unsupported`, so containers are refused rather than run
+//! unprotected.
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
@@ -66,18 +76,54 @@ pub use x86_64::TRAMPOLINE;
 #[cfg(not(target_arch = "x86_64"))]
 pub const TRAMPOLINE: &[u8] = &[];
 
-/// Create the sealed memfd holding [`TRAMPOLINE`]. Call it in the init
-/// before seccomp is installed; the fd is close-on-exec, so neither the
-/// trampoline nor the user's program inherits it.
-pub fn prepare() -> io::Result<OwnedFd> {
+/// Make the guard: [`TRAMPOLINE`] in a sealed, executable memfd, or, where
+/// the host refuses executable memfds, in an unlinked read-only
+/// `O_TMPFILE` below `fallback_dir` (an `O_PATH` or directory descriptor).
+/// The descriptor is close-on-exec, so neither the trampoline nor the
+/// user's program inherits it. Call it in berth before the container
+/// process is cloned (see the module docs).
+pub fn prepare(fallback_dir: Option<BorrowedFd<'_>>) -> io::Result<OwnedFd> {
     if !SUPPORTED {
         return Err(io::Error::new(io::ErrorKind::Unsupported, "no exec trampoline for this architecture"));
     }
+    let memfd_err = match prepare_memfd() {
+        Ok(fd) => return Ok(fd),
+        Err(e) => e,
+    };
+    let Some(dir) = fallback_dir else { return Err(memfd_err) };
+    prepare_tmpfile(dir).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "an executable memfd: {}; an O_TMPFILE copy: {}",
+                crate::error::os_msg(&memfd_err),
+                crate::error::os_msg(&e)
+            ),
+        )
+    })
+}
+
+fn prepare_memfd() -> io::Result<OwnedFd> {
     let mut file = File::from(sys::memfd_create_exec(MEMFD_NAME)?);
     file.write_all(TRAMPOLINE)?;
     let fd = OwnedFd::from(file);
     sys::add_seals(fd.as_fd(), SEALS)?;
     Ok(fd)
+}
+
+/// The trampoline in an `O_TMPFILE` (never linked, so never visible under
+/// any name), reopened read-only: an executable file must have no writer.
+fn prepare_tmpfile(dir: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let st = nix::sys::statvfs::fstatvfs(dir)?;
+    if st.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC) {
+        return Err(io::Error::from_raw_os_error(libc::EACCES));
+    }
+    let rw = sys::open_tmpfile(dir, 0o500)?;
+    let mut file = File::from(rw);
+    file.write_all(TRAMPOLINE)?;
+    let ro = sys::reopen_readonly(file.as_fd())?;
+    drop(file);
+    Ok(ro)
 }
 
 /// Run `program` with `argv` and `envp` through the trampoline in
@@ -99,23 +145,28 @@ pub fn exec(trampoline: BorrowedFd<'_>, program: &CStr, argv: &[CString], envp: 
     if !is_denied(&err) {
         return err;
     }
-    // execveat is filtered: run the same memfd by path, which needs only
+    // execveat is filtered: run the same file by path, which needs only
     // execve (and a /proc). The kernel opens the path before it closes our
-    // close-on-exec fds, so O_CLOEXEC on the memfd does not get in the way.
+    // close-on-exec fds, so O_CLOEXEC on the descriptor does not get in the way.
     let Ok(by_path) = CString::new(format!("/proc/self/fd/{}", trampoline.as_raw_fd())) else {
         return err;
     };
-    let err = sys::execve(&by_path, &targv, &env);
-    if !matches!(err.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::EACCES | libc::ELOOP)) {
-        return err;
+    let by_path_err = sys::execve(&by_path, &targv, &env);
+    if matches!(by_path_err.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::EACCES | libc::ELOOP)) {
+        // Neither way to run the guard works: refuse (fail closed).
+        return io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "the seccomp profile denies execveat and /proc is not usable in the container, \
+             so the program cannot be run through berth's exec guard (CVE-2019-5736); refusing to run it unguarded",
+        );
     }
-    // No usable /proc either: the documented unguarded last resort.
-    exec_unguarded(program, argv, envp)
+    by_path_err
 }
 
-/// Plain `execve(program, argv, envp)`, without the guard: for
-/// architectures without a trampoline and the last-resort fallback.
-pub fn exec_unguarded(program: &CStr, argv: &[CString], envp: &[CString]) -> io::Error {
+/// Plain `execve(program, argv, envp)`, without the guard: only the tests'
+/// control runs use it (berth itself never execs unguarded).
+#[cfg(test)]
+pub(crate) fn exec_unguarded(program: &CStr, argv: &[CString], envp: &[CString]) -> io::Error {
     let argv: Vec<&CStr> = argv.iter().map(CString::as_c_str).collect();
     let env: Vec<&CStr> = envp.iter().map(CString::as_c_str).collect();
     sys::execve(program, &argv, &env)

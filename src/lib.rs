@@ -11,6 +11,7 @@
 //! - `state`        the per-container state directory, derived status
 //! - `process`      the create/run process model: parent side, container init, sync protocol
 //! - `mountinfo`    parsing /proc/self/mountinfo (shared by rootfs, cgroups, image)
+//! - `procfs`       a verified procfs handle for the writes under /proc that matter
 //! - `namespaces`   the namespace table (config type <-> clone flag) and plan
 //! - `rootfs`       mount planning (pure) and applying, /dev, pivot_root, masked/readonly paths
 //! - `rootless`     unprivileged operation: state root, id maps, best-effort cgroups
@@ -36,6 +37,7 @@ pub mod image;
 pub mod logging;
 pub mod lsm;
 pub mod mountinfo;
+pub mod procfs;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;

@@ -10,9 +10,8 @@
 //! /proc/thread-self/attr, and the mount label goes into the `context=`
 //! option of the filesystems berth mounts itself.
 
-use oci_spec::runtime::Process;
-
 use crate::error::{Error, Result};
+use crate::procfs::Proc;
 
 /// AppArmor is enabled in the running kernel.
 pub fn apparmor_enabled() -> bool {
@@ -31,25 +30,15 @@ pub struct Labels {
     pub selinux: Option<String>,
 }
 
-/// Check `process`'s profile and label (`field` names it in errors: the
-/// config's `process`, or an exec'd process).
-pub fn plan(process: Option<&Process>, field: &str) -> Result<Labels> {
-    plan_with(process, field, apparmor_enabled, selinux_enabled)
+/// Check that the host can apply `l` (`field` names the process in
+/// errors: the config's `process`, or an exec'd process).
+pub fn check(l: &Labels, field: &str) -> Result<()> {
+    check_with(l, field, apparmor_enabled, selinux_enabled)
 }
 
 /// `apparmor` and `selinux` say whether the module is on; asked only when a
 /// profile or label is set.
-fn plan_with(
-    process: Option<&Process>,
-    field: &str,
-    apparmor: impl Fn() -> bool,
-    selinux: impl Fn() -> bool,
-) -> Result<Labels> {
-    let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
-    let l = Labels {
-        apparmor: process.and_then(|p| nonempty(p.apparmor_profile())),
-        selinux: process.and_then(|p| nonempty(p.selinux_label())),
-    };
+fn check_with(l: &Labels, field: &str, apparmor: impl Fn() -> bool, selinux: impl Fn() -> bool) -> Result<()> {
     if let Some(p) = l.apparmor.as_ref().filter(|_| !apparmor()) {
         return Err(Error::config(
             format!("{field}.apparmorProfile"),
@@ -62,7 +51,7 @@ fn plan_with(
             format!("label `{p}` is set, but SELinux is not enabled on this host"),
         ));
     }
-    Ok(l)
+    Ok(())
 }
 
 /// The mount label to apply: `linux.mountLabel` when SELinux is enabled.
@@ -80,30 +69,29 @@ pub fn with_context(data: &str, label: &str) -> String {
     }
 }
 
-/// Set the labels the next execve of this thread takes on. Call it after
-/// pivot_root (the container's /proc) and before seccomp.
-pub fn apply(l: &Labels) -> Result<()> {
+/// Set the labels the next execve of this thread takes on, through the
+/// verified procfs handle `proc` (a container cannot redirect the write);
+/// call it before seccomp.
+pub fn apply(l: &Labels, proc: &Proc) -> Result<()> {
     if let Some(p) = &l.apparmor {
-        write_attr(&["apparmor/exec", "exec"], &format!("exec {p}"))
+        write_attr(proc, &["apparmor/exec", "exec"], &format!("exec {p}"))
             .map_err(|e| Error::Init(format!("apply AppArmor profile `{p}`: {e}")))?;
     }
     if let Some(s) = &l.selinux {
-        write_attr(&["exec"], s).map_err(|e| Error::Init(format!("set SELinux label `{s}`: {e}")))?;
+        write_attr(proc, &["exec"], s).map_err(|e| Error::Init(format!("set SELinux label `{s}`: {e}")))?;
     }
     Ok(())
 }
 
-/// Write `value` to the first of /proc/thread-self/attr/`names` that exists.
-fn write_attr(names: &[&str], value: &str) -> std::result::Result<(), String> {
+/// Write `value` to the first of this thread's attr/`names` that exists.
+fn write_attr(proc: &Proc, names: &[&str], value: &str) -> std::result::Result<(), String> {
     let mut last = String::from("no attribute file");
     for n in names {
-        let path = format!("/proc/thread-self/attr/{n}");
-        match std::fs::write(&path, value) {
+        let rel = format!("{}/attr/{n}", Proc::thread_dir());
+        match proc.write(&rel, value) {
             Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                last = format!("`{path}`: {}", crate::error::os_msg(&e))
-            }
-            Err(e) => return Err(format!("write `{path}`: {}", crate::error::os_msg(&e))),
+            Err(Error::Sys { source: nix::errno::Errno::ENOENT, .. }) => last = format!("`/proc/{rel}`: no such file or directory"),
+            Err(e) => return Err(e.to_string()),
         }
     }
     Err(last)
@@ -113,23 +101,21 @@ fn write_attr(names: &[&str], value: &str) -> std::result::Result<(), String> {
 mod tests {
     use super::*;
 
-    fn process(json: &str) -> Process {
-        serde_json::from_str(json).unwrap()
+    fn labels(apparmor: Option<&str>, selinux: Option<&str>) -> Labels {
+        Labels { apparmor: apparmor.map(Into::into), selinux: selinux.map(Into::into) }
     }
 
     #[test]
     fn labels_asked_for_on_a_host_without_the_module_are_errors() {
-        let p = process(r#"{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"acme"}"#);
-        let e = plan_with(Some(&p), "process", || false, || false).unwrap_err().to_string();
+        let l = labels(Some("acme"), None);
+        let e = check_with(&l, "process", || false, || false).unwrap_err().to_string();
         assert!(e.contains("process.apparmorProfile") && e.contains("acme") && e.contains("not enabled"), "{e}");
-        assert_eq!(plan_with(Some(&p), "process", || true, || false).unwrap().apparmor.as_deref(), Some("acme"));
-        let p = process(r#"{"cwd":"/","user":{"uid":0,"gid":0},"selinuxLabel":"system_u:system_r:container_t:s0"}"#);
-        assert!(plan_with(Some(&p), "process", || true, || false).unwrap_err().to_string().contains("selinuxLabel"));
-        assert!(plan_with(Some(&p), "process", || false, || true).is_ok());
-        // empty strings ask for nothing
-        let p = process(r#"{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"","selinuxLabel":""}"#);
-        assert_eq!(plan_with(Some(&p), "process", || false, || false).unwrap(), Labels::default());
-        assert_eq!(plan_with(None, "process", || false, || false).unwrap(), Labels::default());
+        assert!(check_with(&l, "process", || true, || false).is_ok());
+        let l = labels(None, Some("system_u:system_r:container_t:s0"));
+        assert!(check_with(&l, "process", || true, || false).unwrap_err().to_string().contains("selinuxLabel"));
+        assert!(check_with(&l, "process", || false, || true).is_ok());
+        // nothing asked, nothing checked
+        assert!(check_with(&Labels::default(), "process", || panic!(), || panic!()).is_ok());
     }
 
     #[test]

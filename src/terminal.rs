@@ -8,7 +8,6 @@ use std::path::Path;
 
 use nix::fcntl::OFlag;
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-use nix::sys::stat::Mode;
 
 use crate::error::{Context, Error, Result};
 
@@ -18,19 +17,40 @@ pub fn connect(path: &Path) -> Result<OwnedFd> {
     Ok(OwnedFd::from(s))
 }
 
-/// A new pty from the devpts instance at /dev/pts (the container's once
-/// pivoted): (master, slave, slave path).
+/// A new pty from the devpts instance at /dev/pts (the container's, once
+/// pivoted or joined): (master, slave, slave name). The slave is opened
+/// through the master (TIOCGPTPEER), so it is the master's own peer
+/// whatever the container put at `/dev/pts/N`; and a "master" that is not
+/// a real pty (a planted `/dev/ptmx`) fails there.
 pub fn open_pty() -> Result<(OwnedFd, OwnedFd, String)> {
     let master =
         posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).ctx(|| "open /dev/ptmx".to_string())?;
     grantpt(&master).ctx(|| "grantpt".to_string())?;
     unlockpt(&master).ctx(|| "unlockpt".to_string())?;
     let name = ptsname_r(&master).ctx(|| "ptsname".to_string())?;
-    let slave = nix::fcntl::open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
-        .ctx(|| format!("open pty slave `{name}`"))?;
     // PtyMaster owns its descriptor; take it over.
     let master = crate::sys::process::own_fd(master.into_raw_fd());
+    let slave = crate::sys::process::open_pty_peer(master.as_fd()).ctx(|| "open the pty's slave (TIOCGPTPEER)".to_string())?;
     Ok((master, slave, name))
+}
+
+/// Give the calling process a new pty as its terminal: the master goes to
+/// the console socket `sock`, the slave becomes the controlling terminal
+/// and stdio; with `console`, the slave is also bound onto that
+/// `/dev/console` (create's init only: an exec'd process must not mount).
+pub fn attach(sock: BorrowedFd<'_>, console: Option<BorrowedFd<'_>>) -> Result<()> {
+    let (master, slave, name) = open_pty()?;
+    if let Some(target) = console {
+        crate::rootfs::dev::mount_console(slave.as_fd(), target)?;
+    }
+    send_fd(sock, master.as_fd(), &name)?;
+    drop(master);
+    nix::unistd::setsid().ctx(|| "create a session".to_string())?;
+    crate::sys::process::set_controlling_tty(slave.as_fd()).ctx(|| "make the pty the controlling terminal".to_string())?;
+    for target in 0..3 {
+        crate::sys::process::dup_onto(slave.as_fd(), target).ctx(|| format!("connect the pty to descriptor {target}"))?;
+    }
+    Ok(())
 }
 
 /// Send `fd` over a unix socket with SCM_RIGHTS; the payload is its name.

@@ -104,9 +104,23 @@ fn from_oci(d: &LinuxDeviceCgroup) -> Result<Rule, String> {
     Ok(Rule { allow: d.allow(), kind, major, minor, access })
 }
 
-/// The effective rule list: the config's rules in order, then the defaults.
+/// Every device, every access: the rule a device list starts from.
+fn deny_all() -> Rule {
+    Rule { allow: false, kind: 'a', major: None, minor: None, access: "rwm".to_owned() }
+}
+
+/// The effective rule list: deny everything, then the config's rules in
+/// order, then the defaults (runc's behaviour). The leading deny is there
+/// whatever the config says: a config without `devices` (or without
+/// `resources`) must not leave the container every host device, e.g.
+/// `mknod c 1 11` for the kernel log or a block device for the host's disk.
 pub fn rules(config: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>, String> {
-    let mut out = config.iter().map(from_oci).collect::<Result<Vec<_>, _>>()?;
+    let mut out = vec![deny_all()];
+    out.extend(config.iter().map(from_oci).collect::<Result<Vec<_>, _>>()?);
+    // The config's own leading deny-all (runc spec writes one) is the same rule.
+    if out.len() > 1 && out[1] == out[0] {
+        out.remove(1);
+    }
     out.extend(DEFAULT_ALLOWED.iter().map(|d| Rule {
         allow: true,
         kind: d.kind,
@@ -253,6 +267,27 @@ mod tests {
         assert_eq!(w[4], ("devices.allow", "c *:* m".to_owned()));
         assert_eq!(w[6], ("devices.allow", "c 1:3 rwm".to_owned()));
         assert_eq!(w.len(), 4 + DEFAULT_ALLOWED.len());
+    }
+
+    /// No device rules in the config (or no `resources` at all) still means
+    /// deny-all plus the defaults, never the host's every device.
+    #[test]
+    fn no_rules_means_deny_all_then_defaults() {
+        let r = rules(&[]).unwrap();
+        assert_eq!(r[0], deny_all());
+        assert_eq!(r.len(), 1 + DEFAULT_ALLOWED.len());
+        assert!(r[1..].iter().all(|r| r.allow));
+        // The kernel log (c 1:11) and a disk (b 8:0) are denied by the
+        // program; /dev/null is not, and mknod still is allowed.
+        let prog = bpf_program(&r);
+        let (c, b, m, rd) = (2, 1, 1, 2);
+        assert_eq!(run(&prog, c, rd, 1, 11), 0);
+        assert_eq!(run(&prog, b, rd, 8, 0), 0);
+        assert_eq!(run(&prog, c, rd, 1, 3), 1);
+        assert_eq!(run(&prog, b, m, 8, 0), 1);
+        // A privileged config that allows everything still can.
+        let all = rules(&[dev(true, None, None, None, "rwm")]).unwrap();
+        assert_eq!(all[..2], [deny_all(), Rule { allow: true, ..deny_all() }]);
     }
 
     #[test]

@@ -163,7 +163,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         preserve_fds: a.preserve_fds,
         cgroup: a.cgroup.clone(),
     };
-    let pid = join::spawn(&stored, &spec, opts)?;
+    let pid = join::spawn(&stored, &dir, &spec, opts)?;
     if a.detach {
         return Ok(());
     }

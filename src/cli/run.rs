@@ -35,6 +35,11 @@ pub struct Args {
 pub fn run(a: Args, g: &Globals) -> Result<()> {
     let opts = a.create.options(g);
     let bundle = crate::spec::load::load_bundle(&opts.bundle)?;
+    // run starts what it creates, and start needs a process: refuse before
+    // anything exists rather than create a container that cannot start.
+    if bundle.spec.process().is_none() {
+        return Err(Error::config("process", "is required to run a container"));
+    }
     let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
     if a.detach {
         if terminal && opts.console_socket.is_none() {

@@ -61,9 +61,32 @@ fn elf_header_fields() {
     assert!(b.len() < 512, "the trampoline stays tiny: {} bytes", b.len());
 }
 
+/// Where the host refuses executable memfds, the trampoline goes into an
+/// unnamed read-only O_TMPFILE, and programs still run through it.
+#[test]
+fn tmpfile_fallback_runs_the_trampoline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = nix::fcntl::open(dir.path(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .unwrap();
+    let fd = prepare_tmpfile(d.as_fd()).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the copy has no name");
+    let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).unwrap();
+    assert_eq!(flags & libc::O_ACCMODE, libc::O_RDONLY, "no writer, or exec fails with ETXTBSY");
+    let mut content = Vec::new();
+    File::from(fd.try_clone().unwrap()).read_to_end(&mut content).unwrap();
+    assert_eq!(content, TRAMPOLINE);
+    let (program, argv) = (c"/bin/sh", cstrings(&["sh", "-c", "exit 7"]));
+    let pid = fork_child(|| {
+        drop(exec(fd.as_fd(), program, &argv, &[]));
+        93
+    })
+    .unwrap();
+    assert_eq!(waitpid(pid, None).unwrap(), WaitStatus::Exited(pid, 7));
+}
+
 #[test]
 fn prepare_makes_a_sealed_copy() {
-    let fd = prepare().unwrap();
+    let fd = prepare(None).unwrap();
     assert_eq!(crate::sys::exe::get_seals(fd.as_fd()).unwrap(), SEALS);
     let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
     assert!(link.to_string_lossy().starts_with("/memfd:berth-exec"), "{link:?}");
@@ -133,7 +156,7 @@ fn run(program: &str, argv: &[&str], envp: &[&str], setup: impl FnOnce() -> bool
 type ExecFn = fn(BorrowedFd<'_>, &CStr, &[CString], &[CString]) -> io::Error;
 
 fn run_with(exec: ExecFn, program: &str, argv: &[&str], envp: &[&str], setup: impl FnOnce() -> bool) -> Run {
-    let tramp = prepare().unwrap();
+    let tramp = prepare(None).unwrap();
     let (program, argv, envp) = (CString::new(program).unwrap(), cstrings(argv), cstrings(envp));
     let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
     let pid = fork_child(|| {
@@ -342,19 +365,19 @@ fn works_under_default_seccomp_profiles() {
     }
 }
 
-/// With execveat denied and no /proc, the program is executed directly: the
-/// documented unguarded last resort (`/proc/self/exe` is the host binary
-/// until that execve).
+/// With execveat denied and no /proc, the guard cannot be run: the program
+/// is refused, never executed with `/proc/self/exe` pointing at the host
+/// binary.
 #[test]
-fn denied_execveat_without_proc_runs_the_program_unguarded() {
+fn denied_execveat_without_proc_refuses_to_run_unguarded() {
     let r = run("/bin/sleep", &["sleep", "0"], &[], || hide_proc() && deny_execveat());
     if r.code() == Some(91) {
         eprintln!("skipped: cannot hide /proc in a new mount namespace here");
         return;
     }
-    assert_eq!(r.code(), Some(0), "{}", r.stderr);
-    assert_eq!(r.stops.len(), 1, "{:?}", r.stops);
-    assert_eq!(r.stops[0].exe, canonical("/bin/sleep"));
+    assert_eq!(r.code(), Some(93), "exec must return: {}", r.stderr);
+    assert!(r.stderr.contains("refusing to run it unguarded"), "{}", r.stderr);
+    assert!(r.stops.is_empty(), "nothing was executed: {:?}", r.stops);
 }
 
 /// Cost of the guard: `prepare` alone, and fork + exec + wait of /bin/true
@@ -372,7 +395,7 @@ fn cost() {
         (0..2000)
             .map(|_| {
                 let t = Instant::now();
-                drop(prepare().unwrap());
+                drop(prepare(None).unwrap());
                 t.elapsed()
             })
             .collect(),
@@ -396,7 +419,7 @@ fn cost() {
         let t = Instant::now();
         let pid = fork_child(|| {
             let err = if guarded {
-                match prepare() {
+                match prepare(None) {
                     Ok(fd) => exec(fd.as_fd(), program, &argv, &[]),
                     Err(e) => e,
                 }

@@ -1,16 +1,16 @@
-//! Process attributes shared by the container init and `exec`'d
-//! processes: the terminal, rlimits, scheduling, credentials, and the final
-//! execve.
+//! Steps of the shared tail (`finish`) that take more than a line:
+//! credentials, stdio ownership, the seccomp load with its listener, HOME,
+//! and the final execve.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
+use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
 use nix::unistd::{setresgid, setresuid, Gid, Uid};
-use oci_spec::runtime::{PosixRlimitType, Process};
 
 use crate::error::{Context, Error, Result};
-use crate::rootfs::dev;
 use crate::sys::process as sp;
 
 pub(super) enum Never {}
@@ -20,20 +20,6 @@ pub(super) fn become_root() -> Result<()> {
         .ctx(|| "become gid 0 in the user namespace".to_string())?;
     setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
         .ctx(|| "become uid 0 in the user namespace".to_string())
-}
-
-pub(super) fn setup_console(sock: Option<BorrowedFd<'_>>) -> Result<()> {
-    let sock = sock.ok_or_else(|| Error::Usage("a terminal was requested but no --console-socket given".into()))?;
-    let (master, slave, name) = crate::terminal::open_pty()?;
-    dev::mount_console(Path::new(&name))?;
-    crate::terminal::send_fd(sock, master.as_fd(), &name)?;
-    drop(master);
-    nix::unistd::setsid().ctx(|| "create a session".to_string())?;
-    sp::set_controlling_tty(slave.as_fd()).ctx(|| "make the pty the controlling terminal".to_string())?;
-    for target in 0..3 {
-        sp::dup_onto(slave.as_fd(), target).ctx(|| format!("connect the pty to descriptor {target}"))?;
-    }
-    Ok(())
 }
 
 /// Load the seccomp profile into this process. A profile with a notify
@@ -52,105 +38,59 @@ pub(super) fn load_seccomp(prog: &crate::seccomp::Program, chan: &super::sync::C
         Some(Message::SeccompDone) => Ok(()),
         Some(Message::Error(e)) => Err(Error::Init(e)),
         // berth is gone (killed during create): nothing left to do.
-        _ => sp::exit_now(1),
+        _ => Err(Error::Init("berth exited while passing on the seccomp listener".into())),
     }
 }
 
-pub(super) fn rlimit_number(t: PosixRlimitType) -> u32 {
-    match t {
-        PosixRlimitType::RlimitCpu => libc::RLIMIT_CPU,
-        PosixRlimitType::RlimitFsize => libc::RLIMIT_FSIZE,
-        PosixRlimitType::RlimitData => libc::RLIMIT_DATA,
-        PosixRlimitType::RlimitStack => libc::RLIMIT_STACK,
-        PosixRlimitType::RlimitCore => libc::RLIMIT_CORE,
-        PosixRlimitType::RlimitRss => libc::RLIMIT_RSS,
-        PosixRlimitType::RlimitNproc => libc::RLIMIT_NPROC,
-        PosixRlimitType::RlimitNofile => libc::RLIMIT_NOFILE,
-        PosixRlimitType::RlimitMemlock => libc::RLIMIT_MEMLOCK,
-        PosixRlimitType::RlimitAs => libc::RLIMIT_AS,
-        PosixRlimitType::RlimitLocks => libc::RLIMIT_LOCKS,
-        PosixRlimitType::RlimitSigpending => libc::RLIMIT_SIGPENDING,
-        PosixRlimitType::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
-        PosixRlimitType::RlimitNice => libc::RLIMIT_NICE,
-        PosixRlimitType::RlimitRtprio => libc::RLIMIT_RTPRIO,
-        PosixRlimitType::RlimitRttime => libc::RLIMIT_RTTIME,
+pub(super) fn set_user(u: &super::plan::UserPlan, setgroups_denied: bool) -> Result<()> {
+    let groups: Vec<Gid> = u.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+    // setgroups is refused in a user namespace whose setgroups file says
+    // "deny"; only an explicit list then is an error.
+    if !setgroups_denied || !groups.is_empty() {
+        nix::unistd::setgroups(&groups).ctx(|| format!("set additional gids {:?}", u.additional_gids))?;
     }
+    let gid = Gid::from_raw(u.gid);
+    setresgid(gid, gid, gid).ctx(|| format!("set gid {}", u.gid))?;
+    let uid = Uid::from_raw(u.uid);
+    setresuid(uid, uid, uid).ctx(|| format!("set uid {}", u.uid))
 }
 
-pub(super) fn set_rlimits(p: &Process) -> Result<()> {
-    for r in p.rlimits().iter().flatten() {
-        sp::set_rlimit(rlimit_number(r.typ()), r.soft(), r.hard())
-            .ctx(|| format!("set rlimit {:?} to {}:{}", r.typ(), r.soft(), r.hard()))?;
+/// Hand the process' stdio to the container user, as runc's
+/// fixStdioPermissions does, so that a non-root program can reopen
+/// /dev/stdout, /dev/stderr or its tty. Only pipes, sockets and the pty
+/// berth made are changed: never a host file or the host's terminal that
+/// berth's caller passed as stdio.
+pub(super) fn give_stdio(uid: u32, own_pty: bool) -> Result<()> {
+    for fd in 0..3 {
+        let Ok(st) = nix::sys::stat::fstat(stdio(fd)) else { continue };
+        let kind = st.st_mode & libc::S_IFMT;
+        let ours = match kind {
+            libc::S_IFIFO | libc::S_IFSOCK => true,
+            libc::S_IFCHR => own_pty,
+            _ => false,
+        };
+        if !ours || st.st_uid == uid {
+            continue;
+        }
+        match nix::unistd::fchown(stdio(fd), Some(Uid::from_raw(uid)), None) {
+            // The inode's owner or the uid is not mapped in the user
+            // namespace: leave it, as runc does.
+            Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EPERM) => {}
+            Err(e) => return Err(e).ctx(|| format!("hand descriptor {fd} to uid {uid}")),
+        }
     }
     Ok(())
 }
 
-pub(super) fn set_scheduler(p: &Process) -> Result<()> {
-    use oci_spec::runtime::{LinuxSchedulerFlag as F, LinuxSchedulerPolicy as P};
-    let Some(s) = p.scheduler() else { return Ok(()) };
-    let policy = match s.policy() {
-        P::SchedOther => 0,
-        P::SchedFifo => 1,
-        P::SchedRr => 2,
-        P::SchedBatch => 3,
-        P::SchedIso => 4,
-        P::SchedIdle => 5,
-        P::SchedDeadline => 6,
-    };
-    let mut flags = 0u64;
-    for f in s.flags().iter().flatten() {
-        flags |= match f {
-            F::SchedResetOnFork => 0x01,
-            F::SchedFlagReclaim => 0x02,
-            F::SchedFlagDLOverrun => 0x04,
-            F::SchedFlagKeepPolicy => 0x08,
-            F::SchedFlagKeepParams => 0x10,
-            F::SchedFlagUtilClampMin => 0x20,
-            F::SchedFlagUtilClampMax => 0x40,
-        };
-    }
-    let attr = sp::SchedAttr {
-        policy,
-        flags,
-        nice: s.nice().unwrap_or(0),
-        priority: s.priority().unwrap_or(0).max(0) as u32,
-        runtime: s.runtime().unwrap_or(0),
-        deadline: s.deadline().unwrap_or(0),
-        period: s.period().unwrap_or(0),
-    };
-    sp::set_sched_attr(&attr).ctx(|| format!("set scheduler {:?}", s.policy()))
-}
-
-pub(super) fn set_io_priority(p: &Process) -> Result<()> {
-    use oci_spec::runtime::IOPriorityClass as C;
-    let Some(io) = p.io_priority() else { return Ok(()) };
-    let class = match io.class() {
-        C::IoprioClassRt => 1,
-        C::IoprioClassBe => 2,
-        C::IoprioClassIdle => 3,
-    };
-    sp::set_ioprio(class, io.priority().clamp(0, 7) as u32).ctx(|| format!("set I/O priority {:?}", io.class()))
-}
-
-pub(super) fn set_user(p: &Process, in_userns: bool) -> Result<()> {
-    let u = p.user();
-    let groups: Vec<Gid> = u.additional_gids().iter().flatten().map(|g| Gid::from_raw(*g)).collect();
-    // setgroups is denied in a user namespace whose /proc/PID/setgroups says
-    // "deny"; only an explicit list then is an error.
-    let denied = in_userns && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
-    if !denied || !groups.is_empty() {
-        nix::unistd::setgroups(&groups).ctx(|| format!("set additional gids {:?}", u.additional_gids()))?;
-    }
-    let gid = Gid::from_raw(u.gid());
-    setresgid(gid, gid, gid).ctx(|| format!("set gid {}", u.gid()))?;
-    let uid = Uid::from_raw(u.uid());
-    setresuid(uid, uid, uid).ctx(|| format!("set uid {}", u.uid()))
+fn stdio(fd: i32) -> BorrowedFd<'static> {
+    sp::stdio_fd(fd)
 }
 
 /// The home directory of `uid` from the container's /etc/passwd, or `/`.
+/// The file is the image's: resolved inside the root, and read only if it
+/// is a regular file (a fifo there must not hang the container's start).
 pub(super) fn home_of(uid: u32) -> String {
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
+    read_passwd()
         .and_then(|t| {
             t.lines().find_map(|l| {
                 let f: Vec<&str> = l.split(':').collect();
@@ -161,25 +101,31 @@ pub(super) fn home_of(uid: u32) -> String {
         .unwrap_or_else(|| "/".to_string())
 }
 
-/// The guard against CVE-2019-5736, made before seccomp is installed
-/// (memfd_create may be denied by the profile). `None` where the host has
-/// no trampoline: the exec is then direct.
-pub(super) fn prepare_exec_guard() -> Option<std::os::fd::OwnedFd> {
-    crate::exec_guard::prepare().ok()
+fn read_passwd() -> Option<String> {
+    use std::io::Read;
+    let root = nix::fcntl::open("/", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let fd = openat2(root.as_fd(), "etc/passwd", how).ok()?;
+    let st = nix::sys::stat::fstat(fd.as_fd()).ok()?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::from(fd).take(4 << 20).read_to_string(&mut text).ok()?;
+    Some(text)
 }
 
 /// The final exec. Through the sealed trampoline, so that no process in
 /// the container can ever run (and then reopen for writing) berth's own
 /// binary via /proc/self/exe.
-pub(super) fn exec(guard: Option<BorrowedFd<'_>>, program: &Path, args: &[String], env: &[String]) -> Result<Never> {
+pub(super) fn exec(guard: BorrowedFd<'_>, program: &Path, args: &[String], env: &[String]) -> Result<Never> {
     let c = |s: &str| CString::new(s).map_err(|_| Error::config("process", format!("`{s}` contains a NUL byte")));
     let prog = c(&program.to_string_lossy())?;
     let argv = args.iter().map(|a| c(a)).collect::<Result<Vec<_>>>()?;
     let envp = env.iter().map(|e| c(e)).collect::<Result<Vec<_>>>()?;
-    let err = match guard {
-        Some(g) => crate::exec_guard::exec(g, &prog, &argv, &envp),
-        None => crate::exec_guard::exec_unguarded(&prog, &argv, &envp),
-    };
+    let err = crate::exec_guard::exec(guard, &prog, &argv, &envp);
     // The parent is gone by now: the message goes to the container's stderr.
     eprintln!("berth: exec `{}`: {}", program.display(), crate::error::os_msg(&err));
     sp::exit_now(if err.raw_os_error() == Some(libc::ENOENT) { 127 } else { 126 })

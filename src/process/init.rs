@@ -1,20 +1,24 @@
 //! The container side of create: the cloned child runs this setup script,
-//! top to bottom in the order the runtime-spec and the kernel require, and
-//! ends in execve. It never returns: on failure it reports over the sync
-//! channel and leaves with `_exit`.
+//! top to bottom in the order the runtime-spec and the kernel require
+//! (namespaces, root filesystem, create hooks, pivot_root, locked-down
+//! paths), then the tail it shares with exec (`super::finish`), which ends
+//! in execve once `start` comes. It never returns: on failure it reports
+//! over the sync channel and leaves with `_exit`.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
 
 use nix::fcntl::OFlag;
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::stat::Mode;
-use oci_spec::runtime::{LinuxNamespaceType, Process};
+use oci_spec::runtime::LinuxNamespaceType;
 
+use super::finish::{finish, Tail};
 use super::sync::{Channel, Message};
 use super::Plan;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Stage};
+use crate::procfs::Proc;
 use crate::rootfs::{dev, finish, mounts, paths};
 use crate::sys::process as sp;
 
@@ -27,15 +31,18 @@ pub struct InitFds {
     pub state_dir: Option<OwnedFd>,
     /// Connected `--console-socket` (terminal only).
     pub console: Option<OwnedFd>,
+    /// The exec guard (CVE-2019-5736), made by berth before the clone.
+    pub guard: OwnedFd,
 }
 
-/// Run the init. Never returns.
+/// Run the init. Never returns: every way out is here.
 pub fn run(plan: &Plan, fds: InitFds) -> ! {
-    let code = match setup(plan, &fds) {
+    let chan = fds.chan;
+    let code = match setup(plan, &chan, fds.state_dir, fds.console, fds.guard) {
         Ok(never) => match never {},
         Err(e) => {
             let msg = e.to_string();
-            if fds.chan.send(&Message::Error(msg.clone())).is_err() {
+            if chan.send(&Message::Error(msg.clone())).is_err() {
                 eprintln!("berth init: {msg}");
             }
             1
@@ -51,23 +58,25 @@ fn wait_for(chan: &Channel, want: &str) -> Result<Message> {
         Some(Message::Error(e)) => Err(Error::Init(e)),
         Some(m) => Ok(m),
         // The parent is gone (killed during create): nothing left to do.
-        None => sp::exit_now(1),
+        None => Err(Error::Init("berth exited during create".into())),
     }
 }
 
-fn process(plan: &Plan) -> Result<&Process> {
-    plan.spec.process().as_ref().ok_or_else(|| Error::config("process", "is required"))
-}
-
-fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
+fn setup(
+    plan: &Plan,
+    chan: &Channel,
+    state_dir: Option<OwnedFd>,
+    console: Option<OwnedFd>,
+    guard: OwnedFd,
+) -> Result<Never> {
     // 1. The parent writes our id maps and puts us in the cgroup first
     //    (an unprivileged parent can only write the maps of a dumpable
     //    process: /proc/<pid> of a non-dumpable one belongs to root).
-    wait_for(&fds.chan, "go")?;
+    wait_for(chan, "go")?;
     // Until the final exec this process is a copy of berth: keep other
     // processes (in the container too, once it shares our pid namespace
     // with `exec`'d ones) from opening /proc/<pid>/exe or our memory.
-    let _ = nix::sys::prctl::set_dumpable(false);
+    nix::sys::prctl::set_dumpable(false).ctx(|| "make the init non-dumpable".to_string())?;
     let in_userns = plan.ns.has_userns() || plan.outer_userns;
     if plan.ns.creates(LinuxNamespaceType::User) {
         attrs::become_root()?;
@@ -80,84 +89,53 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     if plan.ns.new_cgroup {
         unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "create the cgroup namespace".to_string())?;
     }
+    // A new network namespace gets its loopback up (runc's "loopback"
+    // network): `--network none` containers still talk to 127.0.0.1.
+    if plan.ns.creates(LinuxNamespaceType::Network) {
+        crate::sys::net::set_up("lo").ctx(|| "bring up the loopback interface `lo`".to_string())?;
+    }
     set_uts(plan)?;
-    set_oom_score_adj(plan)?;
     // 3-5. The root filesystem, the create hooks, the switch of root.
     sp::set_umask(0);
-    let cwd = plan.spec.process().as_ref().map(|p| p.cwd().clone()).unwrap_or_else(|| "/".into());
-    let state =
-        if plan.ns.has_mountns() { setup_rootfs(plan, fds, in_userns, &cwd)? } else { setup_shared_mounts(plan, fds)? };
-    if plan.spec.process().is_none() {
+    let cwd = plan.process.as_ref().map(|p| p.cwd.clone()).unwrap_or_else(|| "/".into());
+    let done = if plan.ns.has_mountns() {
+        setup_rootfs(plan, chan, in_userns, &cwd)?
+    } else {
+        setup_shared_mounts(plan, chan)?
+    };
+    let Some(process) = &plan.process else {
         // Created without a process: `start` refuses to run it; the init
         // only holds the container's namespaces until it is deleted.
-        fds.chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
+        chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
         loop {
             nix::unistd::pause();
         }
-    }
-    // 6. Process attributes that need privileges we are about to drop.
-    if !plan.no_new_keyring {
-        // EPERM/ENOSYS (keyrings disabled, or blocked by an outer profile)
-        // is not fatal, as in runc.
-        let _ = sp::join_new_session_keyring();
-    }
-    let proc_ = process(plan)?;
-    attrs::set_rlimits(proc_)?;
-    set_personality(plan)?;
-    attrs::set_scheduler(proc_)?;
-    attrs::set_io_priority(proc_)?;
-    let guard = attrs::prepare_exec_guard();
-    // Before any seccomp profile (which may deny close_range).
-    sp::cloexec_from(plan.keep_fds_below).ctx(|| "mark inherited descriptors close-on-exec".to_string())?;
-    for fd in 3..plan.keep_fds_below {
-        sp::clear_cloexec(fd as i32).ctx(|| format!("pass descriptor {fd} to the container"))?;
-    }
-    // The AppArmor profile / SELinux label the execve will take on.
-    crate::lsm::apply(&plan.labels)?;
-    // 7. Credentials: bounding set, then uid/gid with keepcaps, then the
-    //    other capability sets (capabilities(7)).
-    let no_new_privs = proc_.no_new_privileges().unwrap_or(false);
-    // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
-    // still hold it (runc does the same). A profile with a notify listener
-    // is loaded now too, while berth is here to pass the listener on.
-    let early = plan.seccomp.as_ref().filter(|p| !no_new_privs || p.wants_listener());
-    if let Some(prog) = early {
-        if no_new_privs {
-            nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
-        }
-        attrs::load_seccomp(prog, &fds.chan)?;
-    }
-    crate::capabilities::drop_bounding(&plan.caps)?;
-    nix::sys::prctl::set_keepcaps(true).ctx(|| "set keepcaps".to_string())?;
-    let chdir_early = nix::unistd::chdir(&cwd);
-    attrs::set_user(proc_, in_userns)?;
-    nix::sys::prctl::set_keepcaps(false).ctx(|| "clear keepcaps".to_string())?;
-    crate::capabilities::apply_sets(&plan.caps)?;
-    if chdir_early.is_err() {
-        nix::unistd::chdir(&cwd).ctx(|| format!("chdir to cwd `{}` set in config.json", cwd.display()))?;
-    }
-    // 8. The program must exist now: an error here fails create, as runc.
-    let mut env = plan.env.clone();
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", attrs::home_of(proc_.user().uid())));
-    }
-    let args = proc_.args().clone().unwrap_or_default();
-    let arg0 = args.first().cloned().unwrap_or_default();
-    let program = super::exec::find(&arg0, &super::exec::path_var(&env), &cwd).map_err(Error::Init)?;
-    // 9. Created: tell berth, then wait for `start` on the exec fifo.
-    fds.chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
-    if let Some(dir) = &fds.state_dir {
-        wait_for_start(dir.as_fd(), plan, &state)?;
-    }
-    if no_new_privs && early.is_none() {
-        nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
-        if let Some(prog) = &plan.seccomp {
-            // no listener here (it would have been loaded early)
-            drop(crate::seccomp::install(prog)?);
-        }
-    }
-    sp::set_umask(proc_.user().umask().unwrap_or(0o022));
-    attrs::exec(guard.as_ref().map(|g| g.as_fd()), &program, &args, &env)
+    };
+    // 6-9. The tail shared with exec, then the wait for `start`.
+    let keep = state_dir.as_ref().map(|d| d.as_raw_fd()).into_iter().collect();
+    let tail = Tail {
+        chan,
+        guard,
+        console,
+        console_target: done.console_target,
+        proc: done.proc,
+        keep,
+        in_userns,
+    };
+    finish(process, tail, || match &state_dir {
+        Some(dir) => wait_for_start(dir.as_fd(), plan, &done.state),
+        None => Ok(()),
+    })
+}
+
+/// What the root filesystem step leaves for the tail.
+struct RootfsDone {
+    /// The container's state for the createContainer/startContainer hooks.
+    state: String,
+    /// The procfs handle opened for the sysctls, if any.
+    proc: Option<Proc>,
+    /// `/dev/console`, where the terminal is bound.
+    console_target: Option<OwnedFd>,
 }
 
 fn join_namespaces(plan: &Plan) -> Result<()> {
@@ -183,28 +161,18 @@ fn set_uts(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-fn set_oom_score_adj(plan: &Plan) -> Result<()> {
-    if let Some(v) = plan.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
-        std::fs::write("/proc/self/oom_score_adj", v.to_string()).ctx(|| format!("set oom_score_adj to {v}"))?;
+/// `linux.sysctl`, written through a verified procfs handle (opened only
+/// when there are sysctls): a `/proc/sys` file that the config or the
+/// image covered with something else is never the one written.
+fn set_sysctls(plan: &Plan) -> Result<Option<Proc>> {
+    let sysctls = plan.spec.linux().as_ref().and_then(|l| l.sysctl().as_ref());
+    let Some(sysctls) = sysctls.filter(|s| !s.is_empty()) else { return Ok(None) };
+    let proc = Proc::open()?;
+    for (k, v) in sysctls {
+        proc.write(&format!("sys/{}", k.replace('.', "/")), v)
+            .map_err(|e| Error::Init(format!("set sysctl `{k}` to `{v}`: {e}")))?;
     }
-    Ok(())
-}
-
-fn set_sysctls(plan: &Plan) -> Result<()> {
-    for (k, v) in plan.spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()).into_iter().flatten() {
-        let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
-        std::fs::write(&path, v).ctx(|| format!("set sysctl `{k}` to `{v}`"))?;
-    }
-    Ok(())
-}
-
-fn set_personality(plan: &Plan) -> Result<()> {
-    let Some(p) = plan.spec.linux().as_ref().and_then(|l| l.personality().as_ref()) else { return Ok(()) };
-    let persona = match p.domain() {
-        oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0x0000,
-        oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
-    };
-    sp::set_personality(persona).ctx(|| format!("set personality {:?}", p.domain()))
+    Ok(Some(proc))
 }
 
 /// Block until `berth start` opens the exec fifo for reading, run the
@@ -217,17 +185,17 @@ fn wait_for_start(state_dir: BorrowedFd<'_>, plan: &Plan, state: &str) -> Result
     let hooks = hooks::of(&plan.spec, Stage::StartContainer);
     if let Err(e) = hooks::run(Stage::StartContainer, &hooks, state.as_bytes()) {
         let _ = nix::unistd::write(&fd, format!("E{e}").as_bytes());
-        sp::exit_now(1);
+        return Err(e);
     }
     nix::unistd::write(&fd, b"0").ctx(|| "write the exec fifo".to_string())?;
     Ok(())
 }
 
-fn create_hooks(plan: &Plan, fds: &InitFds) -> Result<String> {
+fn create_hooks(plan: &Plan, chan: &Channel) -> Result<String> {
     // prestart/createRuntime hooks run in the parent, then createContainer
     // hooks here, before the root is switched (runtime.md lifecycle).
-    fds.chan.send(&Message::CreateHooks).ctx(|| "ask berth to run the create hooks".to_string())?;
-    let state = match wait_for(&fds.chan, "hooks done")? {
+    chan.send(&Message::CreateHooks).ctx(|| "ask berth to run the create hooks".to_string())?;
+    let state = match wait_for(chan, "hooks done")? {
         Message::HooksDone(state) => state,
         m => return Err(Error::Init(format!("unexpected message {m:?} from berth"))),
     };
@@ -237,7 +205,7 @@ fn create_hooks(plan: &Plan, fds: &InitFds) -> Result<String> {
 
 /// The container's own mount namespace: mounts (still seeing the host's
 /// paths), /dev, hooks, pivot_root, then the paths locked down from inside.
-fn setup_rootfs(plan: &Plan, fds: &InitFds, in_userns: bool, cwd: &Path) -> Result<String> {
+fn setup_rootfs(plan: &Plan, chan: &Channel, in_userns: bool, cwd: &Path) -> Result<RootfsDone> {
     let root = mounts::prepare_root(&plan.rootfs)?;
     mounts::mount_all(root.as_fd(), &plan.rootfs, &plan.idmapped, in_userns, plan.ns.new_cgroup, plan.cgroup.as_ref())?;
     if plan.rootfs.setup_dev {
@@ -246,39 +214,40 @@ fn setup_rootfs(plan: &Plan, fds: &InitFds, in_userns: bool, cwd: &Path) -> Resu
     }
     dev::create_devices(root.as_fd(), &plan.rootfs.devices, in_userns)?;
     paths::mkdir_all(root.as_fd(), cwd, 0o755)?;
-    let state = create_hooks(plan, fds)?;
+    let state = create_hooks(plan, chan)?;
     finish::pivot(root.as_fd(), &plan.rootfs.rootfs, plan.no_pivot)?;
     drop(root);
-    set_sysctls(plan)?;
-    for p in &plan.rootfs.masked {
-        finish::mask_path(p)?;
+    let proc = set_sysctls(plan)?;
+    if !plan.rootfs.masked.is_empty() {
+        let null = finish::open_dev_null()?;
+        for p in &plan.rootfs.masked {
+            finish::mask_path(p, null.as_fd())?;
+        }
     }
     for p in &plan.rootfs.readonly_paths {
         finish::readonly_path(p)?;
     }
-    if plan.terminal {
-        attrs::setup_console(fds.console.as_ref().map(|f| f.as_fd()))?;
-    }
+    // The terminal is bound onto /dev/console by the tail; the file to bind
+    // onto is made now, while the root may still be writable.
+    let console_target = if plan.terminal { Some(dev::console_target()?) } else { None };
     if plan.rootfs.readonly {
         finish::remount_readonly(Path::new("/"))?;
     }
     if let Some(p) = plan.rootfs.propagation {
         finish::set_root_propagation(p)?;
     }
-    Ok(state)
+    Ok(RootfsDone { state, proc, console_target })
 }
 
 /// No mount namespace of its own: the container shares the host's mounts
 /// (runtime-spec: an unlisted namespace is inherited). Mounting there would
-/// change the host, so berth only chroots into the rootfs; the parent has
-/// warned that `mounts` and path restrictions are not applied.
-fn setup_shared_mounts(plan: &Plan, fds: &InitFds) -> Result<String> {
-    let state = create_hooks(plan, fds)?;
+/// change the host (so no /dev/console either), berth only chroots into
+/// the rootfs; the parent has warned that `mounts` and path restrictions
+/// are not applied.
+fn setup_shared_mounts(plan: &Plan, chan: &Channel) -> Result<RootfsDone> {
+    let state = create_hooks(plan, chan)?;
     nix::unistd::chroot(&plan.rootfs.rootfs).ctx(|| format!("chroot into `{}`", plan.rootfs.rootfs.display()))?;
     nix::unistd::chdir("/").ctx(|| "chdir to `/`".to_string())?;
-    set_sysctls(plan)?;
-    if plan.terminal {
-        attrs::setup_console(fds.console.as_ref().map(|f| f.as_fd()))?;
-    }
-    Ok(state)
+    let proc = set_sysctls(plan)?;
+    Ok(RootfsDone { state, proc, console_target: None })
 }

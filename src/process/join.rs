@@ -1,20 +1,24 @@
 //! `exec`: a new process inside a running container. The parent joins the
 //! container's pid and time namespaces for its children (they only apply
 //! to children), clones, puts the child in the container's cgroup; the
-//! child joins the other namespaces of the container's init, applies the
-//! process' attributes and execs. Mirrors `parent` + `init` for create.
+//! child joins the other namespaces of the container's init and runs the
+//! tail it shares with create's init (`super::finish`).
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
+use nix::fcntl::OFlag;
 use nix::sched::{setns, CloneFlags};
+use nix::sys::stat::Mode;
 use oci_spec::runtime::Process;
 
-use super::attrs::{self, Never};
+use super::attrs::Never;
+use super::finish::{finish, Tail};
+use super::plan::{self, ProcessPlan};
 use super::sync::{self, Channel, Message};
-use crate::capabilities::{self, CapPlan};
 use crate::error::{Context, Error, Result};
 use crate::namespaces::open_proc_ns;
+use crate::state::store::ContainerDir;
 use crate::state::Stored;
 use crate::sys::process::{clone_process, Forked};
 
@@ -27,13 +31,9 @@ pub struct ExecOptions {
     pub cgroup: Vec<String>,
 }
 
+/// What the exec'd process needs: its plan and the namespaces to join.
 struct ExecPlan {
-    process: Process,
-    caps: CapPlan,
-    seccomp: Option<crate::seccomp::Program>,
-    labels: crate::lsm::Labels,
-    env: Vec<String>,
-    keep_fds_below: u32,
+    process: ProcessPlan,
     /// Namespaces of the init to join in the child, in order (user first,
     /// mount last).
     join: Vec<(OwnedFd, CloneFlags)>,
@@ -62,33 +62,40 @@ fn same_ns(pid: i32, name: &str) -> bool {
     matches!((a, b), (Ok(a), Ok(b)) if a.ino() == b.ino() && a.dev() == b.dev())
 }
 
+/// The process plan of an exec: the `--process` object, with the
+/// container's seccomp profile and personality, and the container's
+/// oomScoreAdj when the object has none (never the caller's). Pure.
+fn plan_exec(spec: &oci_spec::runtime::Spec, process: &Process, preserve_fds: u32) -> Result<ProcessPlan> {
+    let inputs = plan::Inputs {
+        field: "exec process",
+        extra_fds: preserve_fds,
+        extra_env: Vec::new(),
+        oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
+        // runc's setns init also leaves the caller's session keyring.
+        new_keyring: true,
+    };
+    plan::plan_process(process, spec.linux().as_ref(), &inputs)
+}
+
 /// Start `opts.process` in the container; returns its host pid.
-pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions) -> Result<i32> {
+pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec, opts: ExecOptions) -> Result<i32> {
     let pid = stored.pid;
+    let process = plan_exec(spec, &opts.process, opts.preserve_fds)?;
+    crate::lsm::check(&process.labels, "exec process")?;
+    if process.terminal && opts.console.is_none() {
+        return Err(Error::Usage("a terminal was requested but no --console-socket given".into()));
+    }
     let mut join = Vec::new();
     for (name, flag) in ORDER {
         if !same_ns(pid, name) {
             join.push((open_proc_ns(pid as u32, name)?, CloneFlags::from_bits_retain(*flag)));
         }
     }
-    let caps = capabilities::plan(opts.process.capabilities().as_ref())?;
-    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(s) => Some(crate::seccomp::compile(s)?),
-        None => None,
-    };
-    if opts.process.args().as_ref().is_none_or(|a| a.is_empty()) {
-        return Err(Error::config("process.args", "must not be empty"));
-    }
-    let labels = crate::lsm::plan(Some(&opts.process), "exec process")?;
+    let guard = exec_guard(dir)?;
     let mut plan = ExecPlan {
-        labels,
         late: Vec::new(),
-        env: opts.process.env().clone().unwrap_or_default(),
-        in_userns: join.iter().any(|(_, f)| *f == CloneFlags::CLONE_NEWUSER),
-        process: opts.process,
-        caps,
-        seccomp,
-        keep_fds_below: 3 + opts.preserve_fds,
+        in_userns: join.iter().any(|(_, f)| *f == CloneFlags::CLONE_NEWUSER) || crate::rootless::in_user_namespace(),
+        process,
         join,
     };
     let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
@@ -127,16 +134,17 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
         None => None,
     };
     let console = opts.console;
-    let child = match clone_process(0, cgroup_fd.as_ref().map(|f| f.as_fd())) {
-        Ok((Forked::Child, _)) => {
+    let (child, in_cgroup) = match clone_process(0, cgroup_fd.as_ref().map(|f| f.as_fd())) {
+        Ok(Forked::Child) => {
             drop(parent_chan);
-            run_child(&plan, child_chan, console.as_ref().map(|c| c.as_fd()))
+            run_child(&plan, child_chan, console, guard)
         }
-        Ok((Forked::Parent(p), _)) => p,
+        Ok(Forked::Parent { pid, in_cgroup }) => (pid, in_cgroup),
         Err(e) => return Err(e).ctx(|| "clone the exec process".to_string()),
     };
     drop(child_chan);
     drop(console);
+    drop(guard);
     for (fd, flag) in restore.into_iter().rev() {
         setns(fd.as_fd(), flag).ctx(|| "return to berth's own namespaces".to_string())?;
     }
@@ -146,7 +154,9 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
         e
     };
-    if cgroup_fd.is_none() {
+    // Into the cgroup before it runs anything, unless the kernel put it
+    // there at birth (clone3 may be refused, e.g. under Docker's profile).
+    if !in_cgroup {
         if let Some(cg) = &target {
             cg.add_pid(child).map_err(|e| fail(child, e.into()))?;
         }
@@ -166,7 +176,7 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
             }
             Some((Message::SeccompFd, listener)) => {
                 let st = stored.oci(crate::state::Status::Running);
-                if let Err(e) = super::parent::pass_listener(plan.seccomp.as_ref(), listener, child, &st) {
+                if let Err(e) = super::parent::pass_listener(plan.process.seccomp.as_ref(), listener, child, &st) {
                     let _ = parent_chan.send(&Message::Error(e.to_string()));
                     return Err(fail(child, e));
                 }
@@ -185,9 +195,9 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
     Ok(child)
 }
 
-fn run_child(plan: &ExecPlan, chan: Channel, console: Option<BorrowedFd<'_>>) -> ! {
-    let r = setup_child(plan, &chan, console);
-    let msg = match r {
+/// The exec'd process. Never returns: every way out is here.
+fn run_child(plan: &ExecPlan, chan: Channel, console: Option<OwnedFd>, guard: OwnedFd) -> ! {
+    let msg = match setup_child(plan, &chan, console, guard) {
         Ok(never) => match never {},
         Err(e) => e.to_string(),
     };
@@ -197,12 +207,16 @@ fn run_child(plan: &ExecPlan, chan: Channel, console: Option<BorrowedFd<'_>>) ->
     crate::sys::process::exit_now(1)
 }
 
-fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>) -> Result<Never> {
-    let _ = nix::sys::prctl::set_dumpable(false);
+fn wait_go(chan: &Channel) -> Result<()> {
     match chan.recv().ctx(|| "wait for berth".to_string())? {
-        Some(Message::Go) => {}
-        _ => crate::sys::process::exit_now(1),
+        Some(Message::Go) => Ok(()),
+        _ => Err(Error::Init("berth exited before the exec process started".into())),
     }
+}
+
+fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<OwnedFd>, guard: OwnedFd) -> Result<Never> {
+    nix::sys::prctl::set_dumpable(false).ctx(|| "make the exec process non-dumpable".to_string())?;
+    wait_go(chan)?;
     for (fd, flag) in &plan.join {
         setns(fd.as_fd(), *flag).ctx(|| format!("join the container's namespace ({flag:?})"))?;
     }
@@ -211,64 +225,25 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<BorrowedFd<'_>>)
             setns(fd.as_fd(), *flag).ctx(|| format!("join the container's namespace ({flag:?})"))?;
         }
         match clone_process(0, None).ctx(|| "fork into the container's pid namespace".to_string())? {
-            (Forked::Parent(grandchild), _) => {
+            Forked::Parent { pid: grandchild, .. } => {
                 let _ = chan.send(&Message::Forked(grandchild));
                 crate::sys::process::exit_now(0)
             }
-            (Forked::Child, _) => match chan.recv().ctx(|| "wait for berth".to_string())? {
-                Some(Message::Go) => {}
-                _ => crate::sys::process::exit_now(1),
-            },
+            Forked::Child => wait_go(chan)?,
         }
     }
-    let p = &plan.process;
-    if p.terminal().unwrap_or(false) {
-        attrs::setup_console(console)?;
-    }
-    attrs::set_rlimits(p)?;
-    attrs::set_scheduler(p)?;
-    attrs::set_io_priority(p)?;
-    let nnp = p.no_new_privileges().unwrap_or(false);
-    crate::lsm::apply(&plan.labels)?;
-    let guard = attrs::prepare_exec_guard();
-    // Before any seccomp profile (which may deny close_range).
-    crate::sys::process::cloexec_from(plan.keep_fds_below).ctx(|| "mark descriptors close-on-exec".to_string())?;
-    for fd in 3..plan.keep_fds_below {
-        crate::sys::process::clear_cloexec(fd as i32).ctx(|| format!("pass descriptor {fd}"))?;
-    }
-    // As for the init: early without no_new_privs (needs CAP_SYS_ADMIN) or
-    // with a notify listener (berth exec passes it to the agent).
-    let seccomp_early = plan.seccomp.as_ref().filter(|p| !nnp || p.wants_listener());
-    if let Some(prog) = seccomp_early {
-        if nnp {
-            nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
-        }
-        attrs::load_seccomp(prog, chan)?;
-    }
-    capabilities::drop_bounding(&plan.caps)?;
-    nix::sys::prctl::set_keepcaps(true).ctx(|| "set keepcaps".to_string())?;
-    let early = nix::unistd::chdir(p.cwd());
-    attrs::set_user(p, plan.in_userns)?;
-    nix::sys::prctl::set_keepcaps(false).ctx(|| "clear keepcaps".to_string())?;
-    capabilities::apply_sets(&plan.caps)?;
-    if early.is_err() {
-        nix::unistd::chdir(p.cwd()).ctx(|| format!("chdir to `{}`", p.cwd().display()))?;
-    }
-    let mut env = plan.env.clone();
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", attrs::home_of(p.user().uid())));
-    }
-    let args = p.args().clone().unwrap_or_default();
-    let arg0 = args.first().cloned().unwrap_or_default();
-    let program = super::exec::find(&arg0, &super::exec::path_var(&env), p.cwd()).map_err(Error::Init)?;
-    if nnp {
-        nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
-    }
-    // Ready goes out before seccomp: the profile may deny sendto.
-    chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
-    if let (Some(prog), true, None) = (&plan.seccomp, nnp, seccomp_early) {
-        drop(crate::seccomp::install(prog)?);
-    }
-    crate::sys::process::set_umask(p.user().umask().unwrap_or(0o022));
-    attrs::exec(guard.as_ref().map(|g| g.as_fd()), &program, &args, &env)
+    let tail = Tail { chan, guard, console, console_target: None, proc: None, keep: Vec::new(), in_userns: plan.in_userns };
+    finish(&plan.process, tail, || Ok(()))
+}
+
+/// The exec guard, made here in berth before the clone (see
+/// `crate::exec_guard`), with the container's state directory as the place
+/// for its fallback copy.
+pub(super) fn exec_guard(dir: &ContainerDir) -> Result<OwnedFd> {
+    let d = nix::fcntl::open(&dir.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .ctx(|| format!("open state directory `{}`", dir.path.display()))?;
+    crate::exec_guard::prepare(Some(d.as_fd())).map_err(|e| Error::Io {
+        what: "prepare the exec guard against CVE-2019-5736 (refusing to run the container program unguarded)".into(),
+        source: e,
+    })
 }

@@ -1,20 +1,23 @@
-//! The create/run process model. `parent` is berth's side (clone, id maps,
-//! cgroup, hooks, state), `init` is the container side (the setup script
-//! ending in execve), `sync` the channel between them. `Plan` is everything
-//! both sides need, computed and validated before any side effect.
+//! The process model. `parent` is berth's side of create (clone, id maps,
+//! cgroup, hooks, state), `init` is the container side (the setup script),
+//! `join` is `exec` (both sides), `sync` the channel between berth and the
+//! container process. `plan` translates one OCI `process` object, and
+//! `finish` is the one tail both `init` and `join` end in. `Plan` is
+//! everything create needs, computed and validated before any side effect.
 
 pub mod attrs;
 pub mod exec;
+pub mod finish;
 pub mod init;
 pub mod join;
 pub mod parent;
+pub mod plan;
 pub mod sync;
 
 use std::path::PathBuf;
 
 use oci_spec::runtime::Spec;
 
-use crate::capabilities::{self, CapPlan};
 use crate::error::Result;
 use crate::namespaces;
 use crate::rootfs::plan::{self as rootfs_plan, RootfsPlan};
@@ -39,20 +42,13 @@ pub struct Plan {
     pub bundle: PathBuf,
     pub ns: namespaces::Plan,
     pub rootfs: RootfsPlan,
-    pub caps: CapPlan,
-    pub seccomp: Option<crate::seccomp::Program>,
+    /// The program `start` runs (absent: the container only holds its
+    /// namespaces, and `start` refuses it).
+    pub process: Option<plan::ProcessPlan>,
     pub terminal: bool,
     pub no_pivot: bool,
-    pub no_new_keyring: bool,
-    /// Descriptors from 3 up to (not including) this number reach the
-    /// container: LISTEN_FDS first, then `--preserve-fds`.
-    pub keep_fds_below: u32,
-    /// The container's environment (with LISTEN_FDS/LISTEN_PID when passed).
-    pub env: Vec<String>,
     /// The container's cgroup, resolved by the parent before the clone.
     pub cgroup: Option<crate::cgroups::Cgroup>,
-    /// AppArmor profile and SELinux label for the container process.
-    pub labels: crate::lsm::Labels,
     /// berth itself runs in a user namespace that is not the host's
     /// (rootless podman): the container is in one even without its own.
     pub outer_userns: bool,
@@ -71,20 +67,39 @@ fn listen_fds() -> u32 {
     std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
+/// Plan a container. `listen` is the number of socket-activation
+/// descriptors berth itself received (see [`listen_fds`]).
 pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
+    plan_with(spec, bundle, opts, listen_fds())
+}
+
+fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result<Plan> {
     let ns = namespaces::plan(spec.linux().as_ref())?;
     crate::spec::validate::validate(&spec, &ns)?;
     let rootfs = rootfs_plan::plan(&spec, &bundle)?;
     // `process` may be absent at create (runtime-spec config.md: it is
     // required only by start).
-    let process = spec.process().clone().unwrap_or_default();
-    let caps = capabilities::plan(process.capabilities().as_ref())?;
-    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(s) => Some(crate::seccomp::compile(s)?),
+    let process = match spec.process() {
+        Some(p) => {
+            let mut extra_env = Vec::new();
+            if listen > 0 {
+                extra_env.push(format!("LISTEN_FDS={listen}"));
+                extra_env.push("LISTEN_PID=1".to_string());
+            }
+            let inputs = plan::Inputs {
+                field: "process",
+                extra_fds: listen + opts.preserve_fds,
+                extra_env,
+                oom_score_adj: None,
+                new_keyring: !opts.no_new_keyring,
+            };
+            let pp = plan::plan_process(p, spec.linux().as_ref(), &inputs)?;
+            crate::lsm::check(&pp.labels, "process")?;
+            Some(pp)
+        }
         None => None,
     };
-    let labels = crate::lsm::plan(spec.process().as_ref(), "process")?;
-    let terminal = process.terminal().unwrap_or(false);
+    let terminal = process.as_ref().is_some_and(|p| p.terminal);
     if !ns.has_mountns()
         && (!rootfs.mounts.is_empty()
             || !rootfs.masked.is_empty()
@@ -95,28 +110,16 @@ pub fn plan(spec: Spec, bundle: PathBuf, opts: &Options) -> Result<Plan> {
             "no mount namespace: the container shares the host's mounts, so `mounts`, masked and read-only paths and root.readonly are not applied",
         );
     }
-    let listen = listen_fds();
-    let mut env = process.env().clone().unwrap_or_default();
-    if listen > 0 {
-        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
-        env.push(format!("LISTEN_FDS={listen}"));
-        env.push("LISTEN_PID=1".to_string());
-    }
     Ok(Plan {
         spec,
         bundle,
         ns,
         rootfs,
-        caps,
-        seccomp,
+        process,
         terminal,
         no_pivot: opts.no_pivot,
-        no_new_keyring: opts.no_new_keyring,
-        keep_fds_below: 3 + listen + opts.preserve_fds,
-        env,
         cgroup: None,
         outer_userns: crate::rootless::in_user_namespace(),
-        labels,
         idmapped: Vec::new(),
     })
 }

@@ -124,8 +124,11 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         plan.cgroup = Cgroup::own().ok();
     }
     cleanup.cgroup = cgroup.clone();
-    if let (Some(cg), Some(r)) = (&cgroup, resources) {
-        for w in cg.apply(r)? {
+    // Applied even without `linux.resources`: the device rules always start
+    // from deny-all (see `cgroups::devices::rules`).
+    if let Some(cg) = &cgroup {
+        let none = oci_spec::runtime::LinuxResources::default();
+        for w in cg.apply(resources.unwrap_or(&none))? {
             logging::warn(&w);
         }
     }
@@ -139,7 +142,9 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         Some(cg) => cg.open_dir_fd()?,
         None => None,
     };
-    let (pid, parent_chan) = spawn_init(&plan, cgroup_fd.as_ref().map(|f| f.as_fd()), state_dir_fd, console)?;
+    let guard = super::join::exec_guard(&dir)?;
+    let (pid, in_cgroup, parent_chan) =
+        spawn_init(&plan, cgroup_fd.as_ref().map(|f| f.as_fd()), state_dir_fd, console, guard)?;
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
     stored.pid = pid;
@@ -149,7 +154,10 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     if plan.ns.creates(LinuxNamespaceType::User) {
         write_id_maps(pid, &plan)?;
     }
-    if let (None, Some(cg)) = (&cgroup_fd, &cgroup) {
+    // Into the cgroup before the init runs anything, unless the kernel put
+    // it there at birth (clone3 may be refused, e.g. under Docker's
+    // default seccomp profile, and the legacy clone cannot).
+    if let (false, Some(cg)) = (in_cgroup, &cgroup) {
         cg.add_pid(pid)?;
     }
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
@@ -200,7 +208,8 @@ fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cleanup: &mut 
         };
         match msg {
             Some(Message::SeccompFd) => {
-                if let Err(e) = pass_listener(plan.seccomp.as_ref(), fd, stored.pid, &stored.oci(Status::Creating)) {
+                let prog = plan.process.as_ref().and_then(|p| p.seccomp.as_ref());
+                if let Err(e) = pass_listener(prog, fd, stored.pid, &stored.oci(Status::Creating)) {
                     let _ = chan.send(&Message::Error(e.to_string()));
                     return Err(e);
                 }
@@ -246,15 +255,17 @@ pub(super) fn pass_listener(
 /// Clone the init. pid and time namespaces only apply to children, so the
 /// parent enters (or creates) them around the clone and then returns to
 /// its own, leaving hooks it runs later in the host's namespaces.
-/// Returns the init's pid and berth's end of the sync channel.
+/// Returns the init's pid, whether it was born in `cgroup`, and berth's end
+/// of the sync channel.
 fn spawn_init(
     plan: &Plan,
     cgroup: Option<std::os::fd::BorrowedFd<'_>>,
     state_dir: OwnedFd,
     console: Option<OwnedFd>,
-) -> Result<(i32, sync::Channel)> {
+    guard: OwnedFd,
+) -> Result<(i32, bool, sync::Channel)> {
     let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
-    let fds = InitFds { chan: child_chan, state_dir: Some(state_dir), console };
+    let fds = InitFds { chan: child_chan, state_dir: Some(state_dir), console, guard };
     let mut restore: Vec<(OwnedFd, CloneFlags)> = Vec::new();
     let ns_open = |name: &str| crate::namespaces::open_proc_ns(std::process::id(), name);
     let mut enter = |t: LinuxNamespaceType, flag: CloneFlags, own: &str| -> Result<()> {
@@ -271,19 +282,19 @@ fn spawn_init(
     }
     let forked = clone_process(plan.ns.clone_flags, cgroup);
     match forked {
-        Ok((Forked::Child, _)) => {
+        Ok(Forked::Child) => {
             // Only the init's end stays open in the init, so that it sees
             // EOF (and exits) if berth dies during create.
             drop(parent_chan);
             init::run(plan, fds)
         }
-        Ok((Forked::Parent(pid), _)) => {
+        Ok(Forked::Parent { pid, in_cgroup }) => {
             // Likewise berth keeps only its end: EOF means the init died.
             drop(fds);
             for (fd, flag) in restore.into_iter().rev() {
                 setns(fd.as_fd(), flag).ctx(|| "return to berth's own namespaces".to_string())?;
             }
-            Ok((pid, parent_chan))
+            Ok((pid, in_cgroup, parent_chan))
         }
         Err(e) => Err(e).ctx(|| "clone the container init".to_string()),
     }

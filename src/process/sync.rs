@@ -54,6 +54,12 @@ pub fn pair() -> nix::Result<(Channel, Channel)> {
     Ok((Channel(a), Channel(b)))
 }
 
+impl AsRawFd for Channel {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 impl Channel {
     /// send(2) of one message. The init uses this after its seccomp profile
     /// may be loaded, so it stays the plain send/recv syscalls it always

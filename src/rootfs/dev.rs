@@ -3,17 +3,18 @@
 //! mknod where allowed, and bind-mounted from the host where not (in a user
 //! namespace).
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
+use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{makedev, mknodat, Mode};
 use nix::unistd::{fchownat, symlinkat, FchownatFlags, Gid, Uid};
 
 use super::paths::{self, fd_path};
 use super::plan::{DeviceNode, DEV_SYMLINKS};
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 
 const NONE: Option<&str> = None;
 
@@ -71,11 +72,53 @@ pub fn create_symlinks(root: BorrowedFd<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Bind the terminal's slave onto /dev/console (after pivot_root, so the
-/// path is the container's).
-pub fn mount_console(slave_path: &Path) -> Result<()> {
+/// `/dev/console` inside the container (after pivot_root), where the
+/// terminal will be bound: an existing regular file or character device,
+/// or a new empty file. A symlink there is refused, never followed: it
+/// could point the bind mount anywhere (CVE-2025-52565).
+pub fn console_target() -> Result<OwnedFd> {
     let root = paths::open_root(Path::new("/"))?;
-    let target = paths::ensure_file(root.as_fd(), Path::new("/dev/console"))?;
-    mount(Some(slave_path), &fd_path(target.as_fd()), NONE, MsFlags::MS_BIND, NONE)
-        .ctx(|| format!("bind `{}` onto /dev/console", slave_path.display()))
+    let how = |flags: OFlag| {
+        OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+    };
+    let existing = match openat2(root.as_fd(), "dev/console", how(OFlag::O_PATH)) {
+        Ok(fd) => Some(fd),
+        Err(Errno::ENOENT) => None,
+        Err(Errno::ELOOP) => {
+            return Err(Error::Init("`/dev/console` in the container is a symlink: refusing to mount the terminal over it".into()))
+        }
+        Err(e) => return Err(e).ctx(|| "open `/dev/console` in the container".to_string()),
+    };
+    let fd = match existing {
+        Some(fd) => fd,
+        None => {
+            let dev = openat2(root.as_fd(), "dev", how(OFlag::O_PATH | OFlag::O_DIRECTORY))
+                .ctx(|| "open `/dev` in the container".to_string())?;
+            match nix::fcntl::openat(
+                dev.as_fd(),
+                "console",
+                OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o600),
+            ) {
+                Ok(_) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(e).ctx(|| "create `/dev/console` in the container".to_string()),
+            }
+            openat2(root.as_fd(), "dev/console", how(OFlag::O_PATH))
+                .ctx(|| "open `/dev/console` in the container".to_string())?
+        }
+    };
+    let st = nix::sys::stat::fstat(fd.as_fd()).ctx(|| "stat `/dev/console`".to_string())?;
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG | libc::S_IFCHR => Ok(fd),
+        _ => Err(Error::Init("`/dev/console` in the container is neither a file nor a device".into())),
+    }
+}
+
+/// Bind the terminal's slave, from its descriptor, onto `/dev/console`
+/// (`target` from [`console_target`]).
+pub fn mount_console(slave: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<()> {
+    let tree = crate::sys::fs::open_tree_of_fd(slave).ctx(|| "clone the pty for /dev/console".to_string())?;
+    crate::sys::fs::move_mount_onto(tree.as_fd(), target).ctx(|| "bind the pty onto /dev/console".to_string())
 }

@@ -3,7 +3,7 @@
 //! reach the host — masked and read-only paths, a read-only root, and the
 //! requested root propagation.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -13,7 +13,7 @@ use nix::sys::stat::Mode;
 
 use super::mounts::locked_flags;
 use super::paths::fd_path;
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 
 const NONE: Option<&str> = None;
 
@@ -46,15 +46,34 @@ fn open_nofollow(path: &Path) -> Result<Option<std::os::fd::OwnedFd>> {
     }
 }
 
-/// Hide a path: /dev/null over files, an empty read-only tmpfs over dirs.
-pub fn mask_path(path: &Path) -> Result<()> {
+/// The container's `/dev/null`, checked to be the null device (char 1:3):
+/// masked files are covered with it, so a rootfs that brings its own
+/// `/dev` with a "null" of its choosing cannot unmask them.
+pub fn open_dev_null() -> Result<OwnedFd> {
+    let fd = open("/dev/null", OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NOCTTY, Mode::empty())
+        .ctx(|| "open `/dev/null` in the container".to_string())?;
+    let st = nix::sys::stat::fstat(fd.as_fd()).ctx(|| "stat `/dev/null`".to_string())?;
+    let is_null = st.st_mode & libc::S_IFMT == libc::S_IFCHR
+        && nix::sys::stat::major(st.st_rdev) == 1
+        && nix::sys::stat::minor(st.st_rdev) == 3;
+    if !is_null {
+        return Err(Error::Init("`/dev/null` in the container is not the null device (char 1:3): refusing to mask paths with it".into()));
+    }
+    Ok(fd)
+}
+
+/// Hide a path: `null` (from [`open_dev_null`]) over files, an empty
+/// read-only tmpfs over dirs. The bind is made from the descriptor, not
+/// from a path.
+pub fn mask_path(path: &Path, null: BorrowedFd<'_>) -> Result<()> {
     let Some(fd) = open_nofollow(path)? else { return Ok(()) };
     let st = nix::sys::stat::fstat(fd.as_fd()).ctx(|| format!("stat `{}`", path.display()))?;
-    let target = fd_path(fd.as_fd());
     let r = match st.st_mode & libc::S_IFMT {
-        libc::S_IFDIR => mount(Some("tmpfs"), &target, Some("tmpfs"), MsFlags::MS_RDONLY, NONE),
+        libc::S_IFDIR => mount(Some("tmpfs"), &fd_path(fd.as_fd()), Some("tmpfs"), MsFlags::MS_RDONLY, NONE)
+            .map_err(std::io::Error::from),
         libc::S_IFLNK => return Ok(()),
-        _ => mount(Some("/dev/null"), &target, NONE, MsFlags::MS_BIND, NONE),
+        _ => crate::sys::fs::open_tree_of_fd(null)
+            .and_then(|tree| crate::sys::fs::move_mount_onto(tree.as_fd(), fd.as_fd())),
     };
     r.ctx(|| format!("mask `{}`", path.display()))
 }

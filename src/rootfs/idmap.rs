@@ -54,7 +54,7 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Vec<Option<OwnedFd>>> {
 /// short-lived child creates it, berth writes the maps and opens it, and
 /// the child is killed.
 fn userns_with(map: &IdMap) -> Result<OwnedFd> {
-    let (forked, _) = clone_process(libc::CLONE_NEWUSER as u64, None).ctx(|| "clone".to_string())?;
+    let forked = clone_process(libc::CLONE_NEWUSER as u64, None).ctx(|| "clone".to_string())?;
     let pid = match forked {
         Forked::Child => {
             // Dies with berth if berth dies first; otherwise killed below.
@@ -63,7 +63,7 @@ fn userns_with(map: &IdMap) -> Result<OwnedFd> {
                 nix::unistd::pause();
             }
         }
-        Forked::Parent(pid) => pid,
+        Forked::Parent { pid, .. } => pid,
     };
     let r = crate::namespaces::write_id_maps(pid, Some(&map.uid), Some(&map.gid))
         .and_then(|()| crate::namespaces::open_proc_ns(pid as u32, "user"));

@@ -85,11 +85,85 @@ fn mount_one(
     }
 }
 
+/// Files under /proc that a bind mount may cover (runc's list: what lxcfs
+/// provides). Anything else inside procfs is refused: a mount over, say,
+/// /proc/self/attr or /proc/sys/kernel/core_pattern would redirect what
+/// berth or the kernel writes there (CVE-2019-16884 class).
+const PROC_BIND_ALLOWED: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// Refuse a non-proc mount whose resolved target is inside a procfs
+/// (through the config's path or a symlink in the rootfs), unless it is
+/// one of [`PROC_BIND_ALLOWED`].
+fn check_not_in_proc(target: BorrowedFd<'_>, m: &MountOp) -> Result<()> {
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    let in_proc = sfs::fs_magic(target).ctx(|| "statfs the mount target".to_string())? == PROC_SUPER_MAGIC;
+    if in_proc && !PROC_BIND_ALLOWED.iter().any(|a| Path::new(a) == m.dest) {
+        return Err(Error::Init(format!(
+            "`{}` resolves inside /proc: only proc itself, or a bind of one of {}, may be mounted there",
+            m.dest.display(),
+            PROC_BIND_ALLOWED.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The target of a proc or sysfs mount: a real directory, reached without
+/// any symlink. A rootfs whose /proc is a symlink would put procfs
+/// elsewhere and leave a fake /proc for the writes that follow
+/// (CVE-2023-27561, CVE-2023-28642).
+fn real_dir(root: BorrowedFd<'_>, dest: &Path) -> Result<OwnedFd> {
+    use nix::fcntl::{OFlag, ResolveFlag};
+    let resolve = ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS;
+    let open = |p: &Path| {
+        let rel: PathBuf = p.components().filter(|c| !matches!(c, std::path::Component::RootDir)).collect();
+        let rel = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel };
+        let how = nix::fcntl::OpenHow::new().flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC).resolve(resolve);
+        nix::fcntl::openat2(root, &rel, how)
+    };
+    let refuse = |why: &str| Err(Error::Init(format!("`{}` in the rootfs {why}: refusing to mount there", dest.display())));
+    match open(dest) {
+        Ok(fd) => Ok(fd),
+        Err(nix::errno::Errno::ELOOP) => refuse("is, or passes through, a symlink"),
+        Err(nix::errno::Errno::ENOTDIR) => refuse("is not a directory"),
+        Err(nix::errno::Errno::ENOENT) => {
+            let parent = dest.parent().unwrap_or(Path::new("/"));
+            let name = dest.file_name().unwrap_or_default();
+            let dir = match open(parent) {
+                Ok(d) => d,
+                Err(nix::errno::Errno::ELOOP) => return refuse("passes through a symlink"),
+                Err(e) => return Err(e).ctx(|| format!("open `{}` in the rootfs", parent.display())),
+            };
+            match nix::sys::stat::mkdirat(dir.as_fd(), name, nix::sys::stat::Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                Err(e) => return Err(e).ctx(|| format!("create `{}` in the rootfs", dest.display())),
+            }
+            match open(dest) {
+                Ok(fd) => Ok(fd),
+                Err(nix::errno::Errno::ELOOP) => refuse("is a symlink"),
+                Err(e) => Err(e).ctx(|| format!("open `{}` in the rootfs", dest.display())),
+            }
+        }
+        Err(e) => Err(e).ctx(|| format!("open `{}` in the rootfs", dest.display())),
+    }
+}
+
 fn mount_bind(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
     let src = m.source.as_deref().unwrap_or(Path::new(""));
     let meta = std::fs::metadata(src).ctx(|| format!("stat bind source `{}`", src.display()))?;
     let target =
         if meta.is_dir() { paths::mkdir_all(root, &m.dest, 0o755)? } else { paths::ensure_file(root, &m.dest)? };
+    check_not_in_proc(target.as_fd(), m)?;
     let rec = if m.opts.is_recursive_bind() { MsFlags::MS_REC } else { MsFlags::empty() };
     mount(Some(src), &fd_path(target.as_fd()), NONE, MsFlags::MS_BIND | rec, NONE).ctx(|| "bind".to_string())?;
     finish_mount(root, m, true, in_userns)
@@ -102,6 +176,7 @@ fn mount_idmapped(root: BorrowedFd<'_>, m: &MountOp, tree: BorrowedFd<'_>, in_us
         .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
         .ctx(|| "stat the idmapped source".to_string())?;
     let target = if is_dir { paths::mkdir_all(root, &m.dest, 0o755)? } else { paths::ensure_file(root, &m.dest)? };
+    check_not_in_proc(target.as_fd(), m)?;
     sfs::move_mount_onto(tree, target.as_fd()).ctx(|| "attach the idmapped mount".to_string())?;
     finish_mount(root, m, true, in_userns)
 }
@@ -154,7 +229,14 @@ pub fn locked_flags(fd: BorrowedFd<'_>) -> MsFlags {
 }
 
 fn mount_fs(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
-    let target = paths::mkdir_all(root, &m.dest, 0o755)?;
+    let target = match m.kind {
+        Kind::Proc | Kind::Sysfs => real_dir(root, &m.dest)?,
+        _ => {
+            let t = paths::mkdir_all(root, &m.dest, 0o755)?;
+            check_not_in_proc(t.as_fd(), m)?;
+            t
+        }
+    };
     // For tmpcopyup, keep a handle on the directory being covered: its
     // content is copied into the new tmpfs through it.
     let covered = if m.opts.tmpcopyup {
@@ -175,10 +257,12 @@ fn mount_fs(root: BorrowedFd<'_>, m: &MountOp, in_userns: bool) -> Result<()> {
         Err(nix::errno::Errno::EPERM) if m.kind == Kind::Sysfs && in_userns => {
             let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
             mount(Some("/sys"), &fd_path(target.as_fd()), NONE, flags, NONE).ctx(|| "bind /sys".to_string())?;
-            let ro =
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | remount_flags(m.opts.flags) | locked_flags(target.as_fd());
+            // The bind brings the host's mounts below /sys along, the
+            // writable cgroup hierarchies of a rootless user among them:
+            // the options go on every one of them (CVE-2023-25809).
             let fd = paths::resolve(root, &m.dest).ctx(|| "reopen /sys".to_string())?;
-            let _ = mount(NONE, &fd_path(fd.as_fd()), NONE, ro, NONE);
+            sfs::mount_setattr_recursive(fd.as_fd(), attrs_of(m.opts.flags), 0)
+                .ctx(|| "apply the sysfs mount options to the bound /sys and every mount below it".to_string())?;
         }
         // devpts `gid=5` where gid 5 is not mapped (a rootless user
         // namespace with the caller's gid only): the pty group is moot
@@ -269,6 +353,7 @@ fn mount_cgroup(
     let flags = remount_flags(m.opts.flags) & !MsFlags::MS_RDONLY;
     let hs = cg.map(hierarchies).unwrap_or_default();
     let target = paths::mkdir_all(root, &m.dest, 0o755)?;
+    check_not_in_proc(target.as_fd(), m)?;
     // Pure cgroup2 host (or a `cgroup2` mount asked for by type).
     if m.fstype.as_deref() == Some("cgroup2") || hs.iter().all(|h| h.name.is_empty()) {
         if new_cgroupns || in_userns {
@@ -314,7 +399,22 @@ fn bind_cgroup_dir(root: BorrowedFd<'_>, host: &Path, dest: &Path, flags: MsFlag
     let dir = paths::mkdir_all(root, dest, 0o755)?;
     mount(Some(host), &fd_path(dir.as_fd()), NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
         .ctx(|| format!("bind cgroup `{}`", host.display()))?;
+    // Recursively: a read-only cgroup mount must not keep writable
+    // hierarchies mounted below it (CVE-2023-25809).
     let fd = paths::resolve(root, dest).ctx(|| "reopen the cgroup bind".to_string())?;
-    let f = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | remount_flags(flags);
-    mount(NONE, &fd_path(fd.as_fd()), NONE, f, NONE).ctx(|| format!("remount cgroup `{}`", dest.display()))
+    sfs::mount_setattr_recursive(fd.as_fd(), attrs_of(flags), 0)
+        .ctx(|| format!("apply the mount options to cgroup `{}`", dest.display()))
+}
+
+/// The mount_setattr(2) attributes for the restricting MS_* flags.
+fn attrs_of(flags: MsFlags) -> u64 {
+    [
+        (MsFlags::MS_RDONLY, sfs::MOUNT_ATTR_RDONLY),
+        (MsFlags::MS_NOSUID, sfs::MOUNT_ATTR_NOSUID),
+        (MsFlags::MS_NODEV, sfs::MOUNT_ATTR_NODEV),
+        (MsFlags::MS_NOEXEC, sfs::MOUNT_ATTR_NOEXEC),
+    ]
+    .iter()
+    .filter(|(f, _)| flags.contains(*f))
+    .fold(0, |a, (_, attr)| a | attr)
 }

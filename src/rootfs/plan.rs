@@ -203,6 +203,12 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<RootfsPlan> {
         if kind == Kind::Bind && source.is_none() {
             return Err(Error::config(format!("mounts[{i}].source"), "a bind mount needs a source"));
         }
+        // What berth reads and writes under /proc must be procfs (see
+        // `crate::procfs`); a resolved target inside proc is checked again
+        // when mounting.
+        if dest == Path::new("/proc") && kind != Kind::Proc {
+            return Err(Error::config(field, "only a `proc` filesystem may be mounted on `/proc`"));
+        }
         let mut opts = opts;
         if let (Some(l), Kind::Tmpfs | Kind::Other) = (&mount_label, kind) {
             if matches!(fstype.as_deref(), Some("tmpfs" | "devpts" | "mqueue")) {

@@ -39,6 +39,33 @@ fn memfd_create(name: &CStr, flags: libc::c_uint) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode): an unnamed
+/// regular file on the filesystem of `dir`.
+pub fn open_tmpfile(dir: BorrowedFd<'_>, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    // SAFETY: a valid dir fd and a NUL-terminated path; returns a new fd or -1.
+    let r = unsafe { libc::openat(dir.as_raw_fd(), c".".as_ptr(), libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC, mode) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: openat returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(r) })
+}
+
+/// A new read-only, close-on-exec descriptor of the file `fd` is open on
+/// (through this process' own /proc/self/fd entry: the file may have no
+/// name). Used in berth itself, on the host, never in a container.
+pub fn reopen_readonly(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let path = std::ffi::CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: a NUL-terminated path; returns a new fd or -1.
+    let r = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: open returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(r) })
+}
+
 /// fcntl(F_ADD_SEALS).
 pub fn add_seals(fd: BorrowedFd<'_>, seals: libc::c_int) -> io::Result<()> {
     // SAFETY: F_ADD_SEALS takes an integer argument; fd is a valid borrowed fd.

@@ -102,3 +102,65 @@ pub fn move_mount_onto(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<(
     }
     Ok(())
 }
+
+/// open_tree(fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH): a detached bind
+/// mount of the file or directory `fd` refers to, taken from the
+/// descriptor itself rather than from a path someone could swap.
+pub fn open_tree_of_fd(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
+    // SAFETY: a valid fd and a NUL-terminated empty path.
+    let r = unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: open_tree returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as libc::c_int) })
+}
+
+/// A new, detached procfs instance (fsopen + fsconfig + fsmount), for the
+/// pid namespace of the caller: no mount in any namespace covers it.
+pub fn fsmount_proc() -> io::Result<OwnedFd> {
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    const MOUNT_ATTR_NOSUID_NODEV_NOEXEC: libc::c_uint = (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) as _;
+    // SAFETY: a NUL-terminated filesystem name; returns a new fd or -1.
+    let fsfd = unsafe { libc::syscall(libc::SYS_fsopen, c"proc".as_ptr(), FSOPEN_CLOEXEC) };
+    if fsfd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fsopen returned a fresh descriptor that nothing else owns.
+    let fsfd = unsafe { OwnedFd::from_raw_fd(fsfd as libc::c_int) };
+    // SAFETY: FSCONFIG_CMD_CREATE takes no key, value or aux argument.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fsfd.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a valid filesystem context fd and integer flags.
+    let m = unsafe { libc::syscall(libc::SYS_fsmount, fsfd.as_raw_fd(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID_NODEV_NOEXEC) };
+    if m < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fsmount returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(m as libc::c_int) })
+}
+
+/// The `f_type` of the filesystem `fd` is on (fstatfs(2)).
+pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
+    // SAFETY: fstatfs fills the zeroed local; fd is valid.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(st.f_type as i64)
+}

@@ -6,5 +6,6 @@ pub mod bpf;
 pub mod exe;
 pub mod fs;
 pub mod image;
+pub mod net;
 pub mod process;
 pub mod seccomp;

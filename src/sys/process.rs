@@ -6,7 +6,11 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// Result of a fork-like clone: which side of it we are on.
 pub enum Forked {
-    Parent(i32),
+    /// The parent side: the child's pid, and whether the kernel already
+    /// placed the child in the requested cgroup (`CLONE_INTO_CGROUP`). When
+    /// `in_cgroup` is false the caller must move the child itself before
+    /// letting it run anything.
+    Parent { pid: i32, in_cgroup: bool },
     Child,
 }
 
@@ -32,11 +36,11 @@ const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// the caller's stack, exactly like fork(2). `cgroup` places the child in
 /// that cgroup v2 directory at birth (clone3 + CLONE_INTO_CGROUP).
 /// Falls back to the legacy clone(2) when clone3 is unavailable (ENOSYS,
-/// e.g. under an outer seccomp profile); the cgroup is then ignored and the
-/// caller must move the child itself (`placed == false`).
+/// e.g. under an outer seccomp profile such as Docker's default); the cgroup
+/// is then ignored and the parent learns it from `in_cgroup == false`.
 ///
 /// The caller must be single-threaded.
-pub fn clone_process(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(Forked, bool)> {
+pub fn clone_process(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Forked> {
     let mut args = CloneArgs { flags, exit_signal: libc::SIGCHLD as u64, ..Default::default() };
     if let Some(fd) = cgroup {
         args.flags |= CLONE_INTO_CGROUP;
@@ -47,7 +51,7 @@ pub fn clone_process(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(
     // the same stack. `args` is a valid, fully initialised clone_args.
     let r = unsafe { libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
     if r >= 0 {
-        return Ok((if r == 0 { Forked::Child } else { Forked::Parent(r as i32) }, cgroup.is_some()));
+        return Ok(if r == 0 { Forked::Child } else { Forked::Parent { pid: r as i32, in_cgroup: cgroup.is_some() } });
     }
     let err = io::Error::last_os_error();
     if err.raw_os_error() != Some(libc::ENOSYS) && err.raw_os_error() != Some(libc::EPERM) {
@@ -67,8 +71,8 @@ pub fn clone_process(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(
     };
     match r {
         -1 => Err(io::Error::last_os_error()),
-        0 => Ok((Forked::Child, false)),
-        pid => Ok((Forked::Parent(pid as i32), false)),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent { pid: pid as i32, in_cgroup: false }),
     }
 }
 
@@ -114,6 +118,102 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
         unsafe { libc::fcntl(n, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
     Ok(())
+}
+
+/// Close every descriptor from 3 upwards except those in `keep` (stdio
+/// is never touched). Fails if a descriptor cannot be closed: a leaked
+/// host descriptor is how CVE-2024-21626 reached the host, so the caller
+/// must not go on.
+pub fn close_fds_except(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<u32> = keep.iter().filter(|&&fd| fd >= 3).map(|&fd| fd as u32).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut first = 3u32;
+    for k in keep.into_iter().chain(std::iter::once(u32::MAX)) {
+        if k > first {
+            close_range(first, k - 1)?;
+        }
+        first = k.saturating_add(1);
+    }
+    Ok(())
+}
+
+fn close_range(first: u32, last: u32) -> io::Result<()> {
+    // SAFETY: close_range only closes descriptors of this process; no
+    // memory is involved, and the caller owns every fd in the range (the
+    // ones it still needs are outside it).
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    if r == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::ENOSYS) {
+        return Err(err);
+    }
+    // Kernels before 5.9: close one by one, up to the descriptor limit.
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the valid local.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let end = u64::from(last).min(lim.rlim_cur.max(lim.rlim_max).min(1 << 20));
+    for fd in u64::from(first)..=end {
+        // SAFETY: closing a number this process owns or that is not open (EBADF).
+        if unsafe { libc::close(fd as RawFd) } < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EBADF) {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Every signal back to its default action and an empty signal mask: what
+/// a freshly started program expects, whatever berth (the Rust runtime
+/// ignores SIGPIPE) or its caller (`nohup`, a script's background job)
+/// had set. execve keeps ignored signals and the mask, so this must be
+/// done by hand before it.
+pub fn reset_signals() -> io::Result<()> {
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a zeroed sigaction with SIG_DFL is a valid argument; the
+        // old action is not asked for.
+        let r = unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &act, std::ptr::null_mut())
+        };
+        // glibc reserves two real-time signals for itself and refuses them.
+        if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    // SAFETY: an empty set, initialised by sigemptyset, unblocks everything.
+    let r = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut())
+    };
+    if r != 0 {
+        return Err(io::Error::from_raw_os_error(r));
+    }
+    Ok(())
+}
+
+/// ioctl(TIOCGPTPEER): open the slave of the pty master `master` through
+/// the master itself, never by a name in /dev/pts that the container could
+/// have replaced.
+pub fn open_pty_peer(master: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    const TIOCGPTPEER: libc::c_ulong = 0x5441;
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes the open flags as an integer and returns a
+    // new descriptor.
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), TIOCGPTPEER as _, flags) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the ioctl returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(r) })
 }
 
 /// Clear close-on-exec on one descriptor (for fds handed to the container).
@@ -261,4 +361,12 @@ pub fn join_new_session_keyring() -> io::Result<()> {
 pub fn set_umask(mask: u32) {
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(mask as libc::mode_t) };
+}
+
+/// A borrowed descriptor for stdio number `fd` (0, 1 or 2).
+pub fn stdio_fd(fd: RawFd) -> BorrowedFd<'static> {
+    debug_assert!((0..3).contains(&fd));
+    // SAFETY: the standard descriptors stay open for the life of the
+    // process (berth never closes them; at worst they refer to /dev/null).
+    unsafe { BorrowedFd::borrow_raw(fd) }
 }
