@@ -171,3 +171,18 @@ rl_in_userns() {
 	assert_output_contains pid=2
 	rl delete -f "$CID-2"
 }
+
+# CVE-2023-25809: without a cgroup namespace a rootless container sees the
+# host's cgroup hierarchies (bound from /sys, or its cgroup mount), some of
+# them writable by the caller; every mount below /sys must be read-only.
+@test "rootless: /sys and /sys/fs/cgroup are read-only all the way down" {
+	runc_differs "runc 1.1.5 fails rootless creates here: error reopening /dev/null inside container: permission denied"
+	rootless_bundle sh -c 'awk '"'"'$5 == "/sys" || index($5, "/sys/") == 1 {split($6, o, ","); print o[1], $5}'"'"' /proc/self/mountinfo'
+	update_config '.linux.namespaces |= map(select(.type != "cgroup"))'
+	run rl run -b "$BUNDLE" "$CID" </dev/null
+	assert_success
+	[ -n "$output" ] || fail "no mount below /sys"
+	local rw
+	rw=$(grep -v '^ro ' <<<"$output" || true)
+	[ -z "$rw" ] || fail "writable mounts below /sys: $rw"
+}

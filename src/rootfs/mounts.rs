@@ -196,6 +196,16 @@ fn finish_mount(root: BorrowedFd<'_>, m: &MountOp, is_bind: bool, in_userns: boo
             flags |= locked_flags(fd.as_fd());
         }
         mount(NONE, &fd_path(fd.as_fd()), NONE, flags, NONE).ctx(|| "remount with the bind options".to_string())?;
+        // A remount changes the top mount only. A recursive bind that asks
+        // for read-only would otherwise leave writable whatever it brought
+        // along below: rootless `/sys` (`rbind,ro`) carries the host's
+        // cgroup hierarchies, some writable by the caller (CVE-2023-25809).
+        // So `rbind` + `ro` is read-only all the way down, as Docker makes
+        // read-only binds where the kernel allows.
+        if m.opts.flags.contains(MsFlags::MS_REC | MsFlags::MS_RDONLY) {
+            sfs::mount_setattr_recursive(fd.as_fd(), sfs::MOUNT_ATTR_RDONLY, 0)
+                .ctx(|| "make the recursive bind read-only below its top".to_string())?;
+        }
     }
     for p in &m.opts.propagation {
         mount(NONE, &fd_path(fd.as_fd()), NONE, *p, NONE).ctx(|| "set propagation".to_string())?;
