@@ -313,3 +313,46 @@ LISTEN_FDS=1 LISTEN_PID=1"
 	assert_success
 	assert_output ran
 }
+
+# The Rust runtime ignores SIGPIPE in berth itself, and callers (nohup, a
+# script's background jobs) ignore or block signals: none of that may reach
+# the container's program, which starts with default dispositions and an
+# empty mask, so `yes | head -1` ends.
+@test "signals: the program starts with default dispositions and an empty mask" {
+	make_bundle "$BUNDLE" cat /proc/self/status
+	run --separate-stderr bash -c 'trap "" PIPE INT HUP QUIT; exec "$@"' _ \
+		timeout -k 5 60 "$RUNTIME" --root "$STATE_ROOT" run -b "$BUNDLE" "$CID" </dev/null 3>&-
+	assert_success
+	assert_line "SigIgn:	0000000000000000"
+	assert_line "SigBlk:	0000000000000000"
+	run_sh 'yes | head -n 1'
+	assert_success
+	assert_output y
+}
+
+@test "exec: signals start at their defaults too" {
+	make_bundle "$BUNDLE"
+	runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null
+	run --separate-stderr bash -c 'trap "" PIPE INT HUP QUIT; exec "$@"' _ \
+		timeout -k 5 60 "$RUNTIME" --root "$STATE_ROOT" exec "$CID" cat /proc/self/status </dev/null 3>&-
+	assert_success
+	assert_line "SigIgn:	0000000000000000"
+	assert_line "SigBlk:	0000000000000000"
+}
+
+# A caller with almost no descriptors left (runc raises its soft limit, so
+# must berth), and a container without RLIMIT_NOFILE of its own gets the
+# caller's limit, not the runtime's raised one.
+@test "a caller's low RLIMIT_NOFILE: create and exec work, the container gets the caller's limit" {
+	make_bundle "$BUNDLE"
+	update_config 'del(.process.rlimits)'
+	bash -c 'ulimit -Sn 5; exec "$@"' _ timeout -k 5 60 "$RUNTIME" --root "$STATE_ROOT" run -d -b "$BUNDLE" "$CID" \
+		</dev/null >/dev/null 3>&-
+	run bash -c 'ulimit -Sn 5; exec "$@"' _ timeout -k 5 60 "$RUNTIME" --root "$STATE_ROOT" exec "$CID" sh -c 'ulimit -n' \
+		</dev/null 3>&-
+	assert_success
+	runc_differs "runc 1.1 gives the container its own raised limit"
+	assert_output 5
+	pid=$(state_field "$CID" pid)
+	assert_equal "$(awk '/Max open files/ {print $4}' "/proc/$pid/limits")" 5 "the init's soft limit"
+}

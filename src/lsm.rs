@@ -90,7 +90,9 @@ fn write_attr(proc: &Proc, names: &[&str], value: &str) -> std::result::Result<(
         let rel = format!("{}/attr/{n}", Proc::thread_dir());
         match proc.write(&rel, value) {
             Ok(()) => return Ok(()),
-            Err(Error::Sys { source: nix::errno::Errno::ENOENT, .. }) => last = format!("`/proc/{rel}`: no such file or directory"),
+            Err(Error::Sys { source: nix::errno::Errno::ENOENT, .. }) => {
+                last = format!("`/proc/{rel}`: no such file or directory")
+            }
             Err(e) => return Err(e.to_string()),
         }
     }

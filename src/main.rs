@@ -8,6 +8,7 @@ use berth::logging::{self, Format};
 use berth::Error;
 
 fn main() {
+    berth::process::raise_own_nofile();
     let cli = Cli::parse();
     let format = if cli.log_format == "json" { Format::Json } else { Format::Text };
     logging::init(cli.log.as_deref(), format, cli.debug);

@@ -30,7 +30,8 @@ pub fn open_pty() -> Result<(OwnedFd, OwnedFd, String)> {
     let name = ptsname_r(&master).ctx(|| "ptsname".to_string())?;
     // PtyMaster owns its descriptor; take it over.
     let master = crate::sys::process::own_fd(master.into_raw_fd());
-    let slave = crate::sys::process::open_pty_peer(master.as_fd()).ctx(|| "open the pty's slave (TIOCGPTPEER)".to_string())?;
+    let slave =
+        crate::sys::process::open_pty_peer(master.as_fd()).ctx(|| "open the pty's slave (TIOCGPTPEER)".to_string())?;
     Ok((master, slave, name))
 }
 
@@ -46,9 +47,11 @@ pub fn attach(sock: BorrowedFd<'_>, console: Option<BorrowedFd<'_>>) -> Result<(
     send_fd(sock, master.as_fd(), &name)?;
     drop(master);
     nix::unistd::setsid().ctx(|| "create a session".to_string())?;
-    crate::sys::process::set_controlling_tty(slave.as_fd()).ctx(|| "make the pty the controlling terminal".to_string())?;
+    crate::sys::process::set_controlling_tty(slave.as_fd())
+        .ctx(|| "make the pty the controlling terminal".to_string())?;
     for target in 0..3 {
-        crate::sys::process::dup_onto(slave.as_fd(), target).ctx(|| format!("connect the pty to descriptor {target}"))?;
+        crate::sys::process::dup_onto(slave.as_fd(), target)
+            .ctx(|| format!("connect the pty to descriptor {target}"))?;
     }
     Ok(())
 }

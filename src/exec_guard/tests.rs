@@ -66,8 +66,12 @@ fn elf_header_fields() {
 #[test]
 fn tmpfile_fallback_runs_the_trampoline() {
     let dir = tempfile::tempdir().unwrap();
-    let d = nix::fcntl::open(dir.path(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .unwrap();
+    let d = nix::fcntl::open(
+        dir.path(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .unwrap();
     let fd = prepare_tmpfile(d.as_fd()).unwrap();
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the copy has no name");
     let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).unwrap();

@@ -12,7 +12,8 @@
 //!                    init binds it onto /dev/console from that descriptor
 //!  2. keyring        a new session keyring, before seccomp may deny keyctl
 //!  3. attributes     oom_score_adj, scheduler, I/O priority, personality,
-//!                    rlimits: while we still hold CAP_SYS_RESOURCE and
+//!                    rlimits (RLIMIT_NOFILE's soft limit only in step 14,
+//!                    as the tail still opens descriptors): while we still hold CAP_SYS_RESOURCE and
 //!                    CAP_SYS_NICE (lowering oom_score_adj, raising a hard
 //!                    limit, real-time policies need them); the exec guard
 //!                    was made by berth before the clone, so no rlimit can
@@ -41,7 +42,8 @@
 //! 12. gate           tell berth we are ready; create's init then waits
 //!                    for `start` (startContainer hooks run there)
 //! 13. seccomp, late  with no_new_privs: as close to execve as possible
-//! 14. exec           umask, then execve through the exec guard
+//! 14. exec           RLIMIT_NOFILE's soft limit, umask, then execve through
+//!                    the exec guard
 //! ```
 //!
 //! Every step returns its error; the caller reports it and exits, so every
@@ -112,9 +114,13 @@ pub(super) fn finish(p: &ProcessPlan, mut t: Tail<'_>, gate: impl FnOnce() -> Re
     if let Some(persona) = p.personality {
         sp::set_personality(persona).ctx(|| format!("set personality {persona:#x}"))?;
     }
+    // RLIMIT_NOFILE's soft limit is lowered last (step 14): the tail still
+    // opens descriptors (cwd, the exec fifo), and lowering a soft limit
+    // needs no privilege, while raising a hard one would.
+    let nofile = p.rlimits.iter().find(|r| r.resource == libc::RLIMIT_NOFILE);
     for r in &p.rlimits {
-        sp::set_rlimit(r.resource, r.soft, r.hard)
-            .ctx(|| format!("set rlimit {} to {}:{}", r.resource, r.soft, r.hard))?;
+        let soft = if r.resource == libc::RLIMIT_NOFILE { r.hard } else { r.soft };
+        sp::set_rlimit(r.resource, soft, r.hard).ctx(|| format!("set rlimit {} to {}:{}", r.resource, soft, r.hard))?;
     }
     // 4. stdio
     attrs::give_stdio(p.user.uid, p.terminal)?;
@@ -180,6 +186,9 @@ pub(super) fn finish(p: &ProcessPlan, mut t: Tail<'_>, gate: impl FnOnce() -> Re
         }
     }
     // 14. exec
+    if let Some(r) = nofile {
+        sp::set_rlimit(r.resource, r.soft, r.hard).ctx(|| format!("set RLIMIT_NOFILE to {}:{}", r.soft, r.hard))?;
+    }
     sp::set_umask(p.user.umask);
     attrs::exec(t.guard.as_fd(), &program, &p.args, &env)
 }
@@ -196,8 +205,9 @@ fn proc(slot: &mut Option<Proc>) -> Result<&Proc> {
 /// followed as if the root were `/`, magic links (`/proc/self/fd/N`,
 /// which could name a host directory) are refused.
 fn enter_cwd(cwd: &Path) -> Result<()> {
-    let root = nix::fcntl::open("/", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .ctx(|| "open the container's root".to_string())?;
+    let root =
+        nix::fcntl::open("/", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+            .ctx(|| "open the container's root".to_string())?;
     let how = OpenHow::new()
         .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
@@ -217,6 +227,8 @@ fn fchdir(dir: BorrowedFd<'_>, cwd: &Path) -> Result<()> {
 fn check_cwd(cwd: &Path) -> Result<()> {
     match nix::unistd::getcwd() {
         Ok(p) if !p.to_string_lossy().starts_with("(unreachable)") => Ok(()),
-        _ => Err(Error::Init(format!("cwd `{}` is outside the container's root: refusing to run there", cwd.display()))),
+        _ => {
+            Err(Error::Init(format!("cwd `{}` is outside the container's root: refusing to run there", cwd.display())))
+        }
     }
 }

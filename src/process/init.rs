@@ -113,15 +113,7 @@ fn setup(
     };
     // 6-9. The tail shared with exec, then the wait for `start`.
     let keep = state_dir.as_ref().map(|d| d.as_raw_fd()).into_iter().collect();
-    let tail = Tail {
-        chan,
-        guard,
-        console,
-        console_target: done.console_target,
-        proc: done.proc,
-        keep,
-        in_userns,
-    };
+    let tail = Tail { chan, guard, console, console_target: done.console_target, proc: done.proc, keep, in_userns };
     finish(process, tail, || match &state_dir {
         Some(dir) => wait_for_start(dir.as_fd(), plan, &done.state),
         None => Ok(()),

@@ -73,6 +73,7 @@ fn plan_exec(spec: &oci_spec::runtime::Spec, process: &Process, preserve_fds: u3
         oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
         // runc's setns init also leaves the caller's session keyring.
         new_keyring: true,
+        caller_nofile: super::caller_nofile(),
     };
     plan::plan_process(process, spec.linux().as_ref(), &inputs)
 }
@@ -232,7 +233,8 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<OwnedFd>, guard:
             Forked::Child => wait_go(chan)?,
         }
     }
-    let tail = Tail { chan, guard, console, console_target: None, proc: None, keep: Vec::new(), in_userns: plan.in_userns };
+    let tail =
+        Tail { chan, guard, console, console_target: None, proc: None, keep: Vec::new(), in_userns: plan.in_userns };
     finish(&plan.process, tail, || Ok(()))
 }
 

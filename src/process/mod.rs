@@ -57,6 +57,27 @@ pub struct Plan {
     pub idmapped: Vec<Option<std::os::fd::OwnedFd>>,
 }
 
+/// berth's caller's RLIMIT_NOFILE, before [`raise_own_nofile`].
+static CALLER_NOFILE: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+
+/// Raise berth's own soft RLIMIT_NOFILE to its hard limit (runc does the
+/// same), so that a caller with few descriptors left does not make create
+/// or exec fail halfway. The caller's limits are remembered: a container
+/// process whose config sets no RLIMIT_NOFILE gets them back, not berth's.
+pub fn raise_own_nofile() {
+    if let Ok((soft, hard)) = crate::sys::process::get_rlimit(libc::RLIMIT_NOFILE) {
+        let _ = CALLER_NOFILE.set((soft, hard));
+        if soft < hard {
+            let _ = crate::sys::process::set_rlimit(libc::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
+/// The caller's RLIMIT_NOFILE, if berth raised its own.
+pub fn caller_nofile() -> Option<(u64, u64)> {
+    CALLER_NOFILE.get().copied()
+}
+
 /// Socket activation fds the runtime itself received (LISTEN_FDS, valid
 /// only when LISTEN_PID names this process, as sd_listen_fds(3) says).
 fn listen_fds() -> u32 {
@@ -92,6 +113,7 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
                 extra_env,
                 oom_score_adj: None,
                 new_keyring: !opts.no_new_keyring,
+                caller_nofile: caller_nofile(),
             };
             let pp = plan::plan_process(p, spec.linux().as_ref(), &inputs)?;
             crate::lsm::check(&pp.labels, "process")?;

@@ -71,6 +71,9 @@ pub struct Inputs {
     /// container's, not the caller's).
     pub oom_score_adj: Option<i32>,
     pub new_keyring: bool,
+    /// berth's caller's RLIMIT_NOFILE (soft, hard): berth raises its own,
+    /// and a process whose object sets none gets the caller's back.
+    pub caller_nofile: Option<(u64, u64)>,
 }
 
 pub fn plan_process(p: &Process, linux: Option<&Linux>, inputs: &Inputs) -> Result<ProcessPlan> {
@@ -90,7 +93,10 @@ pub fn plan_process(p: &Process, linux: Option<&Linux>, inputs: &Inputs) -> Resu
     }
     for (what, list) in [("args", &args), ("env", &env)] {
         if let Some(bad) = list.iter().find(|s| s.contains('\0')) {
-            return Err(Error::config(format!("{field}.{what}"), format!("`{}` contains a NUL byte", bad.escape_debug())));
+            return Err(Error::config(
+                format!("{field}.{what}"),
+                format!("`{}` contains a NUL byte", bad.escape_debug()),
+            ));
         }
     }
     if p.cwd().as_os_str().as_encoded_bytes().contains(&0) {
@@ -109,15 +115,14 @@ pub fn plan_process(p: &Process, linux: Option<&Linux>, inputs: &Inputs) -> Resu
         None => None,
     };
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
-    let labels =
-        crate::lsm::Labels { apparmor: nonempty(p.apparmor_profile()), selinux: nonempty(p.selinux_label()) };
+    let labels = crate::lsm::Labels { apparmor: nonempty(p.apparmor_profile()), selinux: nonempty(p.selinux_label()) };
     Ok(ProcessPlan {
         args,
         env,
         cwd: p.cwd().clone(),
         user,
         caps,
-        rlimits: rlimits(p, field)?,
+        rlimits: rlimits(p, field, inputs.caller_nofile)?,
         no_new_privs: p.no_new_privileges().unwrap_or(false),
         seccomp,
         labels,
@@ -155,7 +160,7 @@ fn rlimit_number(t: PosixRlimitType) -> u32 {
 /// config.md: "the runtime MUST generate an error" for a soft limit above
 /// the hard one (setrlimit would fail later, after side effects) and for
 /// the same type twice.
-fn rlimits(p: &Process, field: &str) -> Result<Vec<Rlimit>> {
+fn rlimits(p: &Process, field: &str, caller_nofile: Option<(u64, u64)>) -> Result<Vec<Rlimit>> {
     let mut out: Vec<Rlimit> = Vec::new();
     for r in p.rlimits().iter().flatten() {
         let resource = rlimit_number(r.typ());
@@ -167,6 +172,9 @@ fn rlimits(p: &Process, field: &str) -> Result<Vec<Rlimit>> {
             return Err(Error::config(name(), "is given twice"));
         }
         out.push(Rlimit { resource, soft: r.soft(), hard: r.hard() });
+    }
+    if let Some((soft, hard)) = caller_nofile.filter(|_| !out.iter().any(|r| r.resource == libc::RLIMIT_NOFILE)) {
+        out.push(Rlimit { resource: libc::RLIMIT_NOFILE, soft, hard });
     }
     Ok(out)
 }
@@ -283,11 +291,14 @@ mod tests {
     #[test]
     fn defaults_and_fallbacks() {
         let p = process(r#"{"args":["true"],"cwd":"/","user":{"uid":0,"gid":0}}"#);
-        let plan = plan_process(&p, None, &Inputs { oom_score_adj: Some(-17), ..inputs() }).unwrap();
+        let i = Inputs { oom_score_adj: Some(-17), caller_nofile: Some((64, 4096)), ..inputs() };
+        let plan = plan_process(&p, None, &i).unwrap();
         assert_eq!(plan.user.umask, 0o022);
         assert_eq!(plan.oom_score_adj, Some(-17), "exec falls back to the container's oomScoreAdj");
         assert_eq!(plan.keep_fds_below, 3);
-        assert!(!plan.terminal && !plan.no_new_privs && plan.rlimits.is_empty());
+        assert!(!plan.terminal && !plan.no_new_privs);
+        // berth raised its own RLIMIT_NOFILE: the process gets the caller's.
+        assert_eq!(plan.rlimits, [Rlimit { resource: libc::RLIMIT_NOFILE, soft: 64, hard: 4096 }]);
         assert_eq!(cwd_in_root(Path::new("/")), PathBuf::from("."));
         assert_eq!(cwd_in_root(Path::new("/a/b")), PathBuf::from("a/b"));
     }

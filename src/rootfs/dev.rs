@@ -79,15 +79,17 @@ pub fn create_symlinks(root: BorrowedFd<'_>) -> Result<()> {
 pub fn console_target() -> Result<OwnedFd> {
     let root = paths::open_root(Path::new("/"))?;
     let how = |flags: OFlag| {
-        OpenHow::new()
-            .flags(flags | OFlag::O_CLOEXEC)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+        OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(
+            ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        )
     };
     let existing = match openat2(root.as_fd(), "dev/console", how(OFlag::O_PATH)) {
         Ok(fd) => Some(fd),
         Err(Errno::ENOENT) => None,
         Err(Errno::ELOOP) => {
-            return Err(Error::Init("`/dev/console` in the container is a symlink: refusing to mount the terminal over it".into()))
+            return Err(Error::Init(
+                "`/dev/console` in the container is a symlink: refusing to mount the terminal over it".into(),
+            ))
         }
         Err(e) => return Err(e).ctx(|| "open `/dev/console` in the container".to_string()),
     };

@@ -57,7 +57,9 @@ pub fn open_dev_null() -> Result<OwnedFd> {
         && nix::sys::stat::major(st.st_rdev) == 1
         && nix::sys::stat::minor(st.st_rdev) == 3;
     if !is_null {
-        return Err(Error::Init("`/dev/null` in the container is not the null device (char 1:3): refusing to mask paths with it".into()));
+        return Err(Error::Init(
+            "`/dev/null` in the container is not the null device (char 1:3): refusing to mask paths with it".into(),
+        ));
     }
     Ok(fd)
 }

@@ -128,10 +128,12 @@ fn real_dir(root: BorrowedFd<'_>, dest: &Path) -> Result<OwnedFd> {
     let open = |p: &Path| {
         let rel: PathBuf = p.components().filter(|c| !matches!(c, std::path::Component::RootDir)).collect();
         let rel = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel };
-        let how = nix::fcntl::OpenHow::new().flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC).resolve(resolve);
+        let how =
+            nix::fcntl::OpenHow::new().flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC).resolve(resolve);
         nix::fcntl::openat2(root, &rel, how)
     };
-    let refuse = |why: &str| Err(Error::Init(format!("`{}` in the rootfs {why}: refusing to mount there", dest.display())));
+    let refuse =
+        |why: &str| Err(Error::Init(format!("`{}` in the rootfs {why}: refusing to mount there", dest.display())));
     match open(dest) {
         Ok(fd) => Ok(fd),
         Err(nix::errno::Errno::ELOOP) => refuse("is, or passes through, a symlink"),

@@ -43,7 +43,8 @@ fn memfd_create(name: &CStr, flags: libc::c_uint) -> io::Result<OwnedFd> {
 /// regular file on the filesystem of `dir`.
 pub fn open_tmpfile(dir: BorrowedFd<'_>, mode: libc::mode_t) -> io::Result<OwnedFd> {
     // SAFETY: a valid dir fd and a NUL-terminated path; returns a new fd or -1.
-    let r = unsafe { libc::openat(dir.as_raw_fd(), c".".as_ptr(), libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC, mode) };
+    let r =
+        unsafe { libc::openat(dir.as_raw_fd(), c".".as_ptr(), libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC, mode) };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -123,7 +123,8 @@ pub fn fsmount_proc() -> io::Result<OwnedFd> {
     const FSOPEN_CLOEXEC: libc::c_uint = 1;
     const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
     const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-    const MOUNT_ATTR_NOSUID_NODEV_NOEXEC: libc::c_uint = (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) as _;
+    const MOUNT_ATTR_NOSUID_NODEV_NOEXEC: libc::c_uint =
+        (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) as _;
     // SAFETY: a NUL-terminated filesystem name; returns a new fd or -1.
     let fsfd = unsafe { libc::syscall(libc::SYS_fsopen, c"proc".as_ptr(), FSOPEN_CLOEXEC) };
     if fsfd < 0 {
@@ -146,7 +147,8 @@ pub fn fsmount_proc() -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: a valid filesystem context fd and integer flags.
-    let m = unsafe { libc::syscall(libc::SYS_fsmount, fsfd.as_raw_fd(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID_NODEV_NOEXEC) };
+    let m =
+        unsafe { libc::syscall(libc::SYS_fsmount, fsfd.as_raw_fd(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID_NODEV_NOEXEC) };
     if m < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -10,7 +10,10 @@ pub enum Forked {
     /// placed the child in the requested cgroup (`CLONE_INTO_CGROUP`). When
     /// `in_cgroup` is false the caller must move the child itself before
     /// letting it run anything.
-    Parent { pid: i32, in_cgroup: bool },
+    Parent {
+        pid: i32,
+        in_cgroup: bool,
+    },
     Child,
 }
 
@@ -343,6 +346,17 @@ pub fn set_rlimit(resource: u32, soft: u64, hard: u64) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// getrlimit(2): (soft, hard).
+pub fn get_rlimit(resource: u32) -> io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the valid local.
+    let r = unsafe { libc::getrlimit(resource as _, &mut lim) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((lim.rlim_cur, lim.rlim_max))
 }
 
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a fresh anonymous session
