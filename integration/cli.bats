@@ -194,3 +194,37 @@ check_json_error_log() {
 	runtime create --bundle "$BUNDLE" --pid-file "$WORK/pid" --no-pivot --no-new-keyring --preserve-fds 0 "$CID"
 	[ -s "$WORK/pid" ]
 }
+
+# What engines and scripts rely on in runc's command line.
+@test "usage errors: an unknown verb exits 3, a bad flag or a missing id exits 1, each written to --log" {
+	run runtime --log "$WORK/log.json" --log-format json nosuchverb
+	assert_failure 3
+	run runtime --log "$WORK/log.json" --log-format json state
+	assert_failure 1
+	run jq -c 'select(.level == "error")' "$WORK/log.json"
+	assert_success
+	[ "${#lines[@]}" -eq 2 ] || fail "expected 2 error lines in --log, got: $output"
+	run runtime --log "$WORK/log.json" --log-format json --nosuchflag list
+	assert_failure 1
+	runc_differs "runc 1.1 reports an unknown flag on stderr only, before it opens --log"
+	run jq -c 'select(.level == "error")' "$WORK/log.json"
+	[ "${#lines[@]}" -eq 3 ] || fail "expected 3 error lines in --log, got: $output"
+}
+
+@test "runc's flag spellings: one-dash long flags, a repeated flag, --flag=false" {
+	mkdir -p "$WORK/other"
+	run runtime -debug --root "$WORK/other" --root "$STATE_ROOT" list -q
+	assert_success
+	make_bundle "$BUNDLE" true
+	run runtime run --keep=false -no-subreaper -b "$BUNDLE" "$CID" </dev/null
+	assert_success
+	# --keep=false: the container is gone after it exits
+	run runtime state "$CID"
+	assert_failure
+	[ -z "$(ls -A "$WORK/other")" ] || fail "the first --root was used"
+}
+
+@test "exec: a failure of exec itself exits 255" {
+	run runtime exec nosuchcontainer true
+	assert_failure 255
+}

@@ -2,6 +2,7 @@
 //! lives in its own file with its flags and a `run` function. Parsing is
 //! clap's; meaning (defaults, checks) is here.
 
+pub mod argv;
 mod create;
 mod delete;
 mod events;
@@ -113,6 +114,55 @@ pub fn version_text() -> String {
         env!("CARGO_PKG_VERSION"),
         crate::state::OCI_VERSION
     )
+}
+
+/// The clap definition berth parses with: runc's liberal spellings
+/// (see [`argv`]) and a flag given twice taking its last value.
+pub fn command() -> clap::Command {
+    let mut cmd = <Cli as clap::CommandFactory>::command().args_override_self(true);
+    let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    for n in names {
+        cmd = cmd.mut_subcommand(n, |s| s.args_override_self(true));
+    }
+    cmd
+}
+
+/// What a command line that clap refused should do, as runc does: help and
+/// version print and succeed, an unknown verb exits 3 (urfave/cli's "No
+/// help topic"), any other usage error exits 1.
+pub fn usage_exit_code(kind: clap::error::ErrorKind) -> i32 {
+    use clap::error::ErrorKind as K;
+    match kind {
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+        K::InvalidSubcommand => 3,
+        _ => 1,
+    }
+}
+
+/// `--log` and `--log-format` as given before the verb, for reporting a
+/// command line clap could not parse (`def` says which flags take values).
+pub fn raw_log_flags(args: &[std::ffi::OsString], def: &clap::Command) -> (Option<String>, bool) {
+    let mut log = None;
+    let mut json = false;
+    let mut it = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(a) = it.next() {
+        let Some(flag) = a.strip_prefix("--") else { break };
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (flag, None),
+        };
+        let takes_value = def
+            .get_arguments()
+            .find(|x| x.get_long() == Some(name))
+            .is_some_and(|x| x.get_action().takes_values() && x.get_num_args().is_none_or(|n| n.min_values() > 0));
+        let value = if takes_value && inline.is_none() { it.next().map(str::to_string) } else { inline };
+        match name {
+            "log" => log = value,
+            "log-format" => json = value.as_deref() == Some("json"),
+            _ => {}
+        }
+    }
+    (log, json)
 }
 
 /// Run the parsed command line.
