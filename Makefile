@@ -10,9 +10,11 @@ RUNTIME  ?= $(BERTH)
 BATS_JOBS ?= 1
 DEMO_DIR ?= /tmp/berth-demo
 
-# Debian packages the tests, demo, conformance and bench use.
+# Debian packages the tests, demo, conformance and bench use (docker.io,
+# tini, iproute2, iptables: integration/docker.bats, a private dockerd in a
+# network namespace of its own).
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
-	python3 util-linux uidmap hyperfine xz-utils
+	python3 util-linux uidmap hyperfine xz-utils docker.io tini iproute2 iptables
 
 .PHONY: all build demo deps lint test unit integration conformance bench clean
 
@@ -27,15 +29,26 @@ build:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --bin berth --target $(HOST_TRIPLE)
 	install -m 755 target/$(HOST_TRIPLE)/release/berth $(BERTH)
 
-# apt-get only what is missing, with one `apt-get update` first.
+# apt-get only what is missing, with one `apt-get update` first. Packages
+# must not start their daemons here (docker.io and containerd would take over
+# the host's network and /run/containerd): without a policy-rc.d, one that
+# refuses every start is put in place for the install only.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@$(call apt_install,$(DEB_PKGS))
+
+define apt_install
+	missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
+		policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			policy=/usr/sbin/policy-rc.d; printf '#!/bin/sh\nexit 101\n' >$$policy; chmod 755 $$policy; \
+		fi; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+		rc=$$?; [ -z "$$policy" ] || rm -f $$policy; exit $$rc; \
 	fi
+endef
 
 # A busybox container that greets you. Uses imgtool (image -> bundle) when it
 # exists, else a bundle made straight from busybox-static.
