@@ -413,12 +413,12 @@ zombies: 0"
 # ------------------------------------------------------------ security --
 
 @test "docker run --user: id, and writing to /dev/stdout and /dev/stderr" {
-	run dk run --rm --user 1000:1000 "$IMAGE" sh -c 'id -u; id -g; echo out >/dev/stdout; echo err >/dev/stderr'
+	run --separate-stderr dk run --rm --user 1000:1000 "$IMAGE" sh -c 'id -u; id -g; echo out >/dev/stdout; echo err >/dev/stderr'
 	assert_success
 	assert_output "1000
 1000
-out
-err"
+out"
+	assert_equal "$stderr" err stderr
 	mkdir "$WORK/owned" && chmod 777 "$WORK/owned"
 	dk run --rm --user 1000:1000 -v "$WORK/owned:/o" "$IMAGE" touch /o/f
 	assert_equal "$(stat -c %u:%g "$WORK/owned/f")" 1000:1000 "owner of a file made by --user 1000:1000"
