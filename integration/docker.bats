@@ -275,14 +275,15 @@ bar 1"
 	assert_output alive
 }
 
-@test "docker update changes the memory limit of a running container" {
+@test "docker update changes a running container's limits (memory, cpu shares, pids)" {
 	dk run -d --name c1 -m 128m "$IMAGE" sleep 1000 >/dev/null
 	run dk exec c1 cat /sys/fs/cgroup/memory/memory.limit_in_bytes
 	assert_output $((128 << 20))
-	dk update --memory 64m --memory-swap 64m --cpu-shares 512 c1
-	run dk exec c1 cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares
+	dk update --memory 64m --memory-swap 64m --cpu-shares 512 --pids-limit 7 c1 >/dev/null
+	run dk exec c1 cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/pids/pids.max
 	assert_output "$((64 << 20))
-512"
+512
+7"
 }
 
 @test "docker kill -s sends the signal; wait returns the exit code" {
@@ -482,6 +483,16 @@ y"
 	assert_output_not_contains eth0
 	assert_output_contains "LOOPBACK,UP"
 	assert_line ping-ok
+}
+
+@test "docker run --pid/--ipc/--network container:NAME joins a running container's namespaces" {
+	dk run -d --name side --ipc shareable "$IMAGE" sleep 1000 >/dev/null
+	ns='readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc; readlink /proc/self/ns/net'
+	theirs=$(dk exec side sh -c "$ns")
+	run dk run --rm --pid container:side --ipc container:side --network container:side "$IMAGE" sh -c "$ns; ps -o args"
+	assert_success
+	assert_output_contains "$theirs"
+	assert_line "sleep 1000"
 }
 
 @test "docker run --network host sees the daemon's interfaces" {
