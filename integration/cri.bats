@@ -102,6 +102,12 @@ teardown_file() {
 		grep -qF -- "$CR/containerd.sock" "$p/cmdline" 2>/dev/null && kill -KILL "${p#/proc/}" 2>/dev/null
 	done
 	for m in $(mounts_under "$CR" | sort -r); do umount -l "$m" 2>/dev/null; done
+	# containers whose shim died with the daemon: by their cgroup, ours alone
+	for m in $(cgroup_mounts); do
+		[ -d "$m/$CR_CGROUP" ] || continue
+		for p in $(find "$m/$CR_CGROUP" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	done
+	sleep 0.2
 	for m in $(cgroup_mounts); do
 		[ -d "$m/$CR_CGROUP" ] && find "$m/$CR_CGROUP" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done

@@ -98,6 +98,12 @@ teardown_file() {
 		grep -qF -- "$DK/run/containerd" "$p/cmdline" 2>/dev/null && kill -KILL "${p#/proc/}" 2>/dev/null
 	done
 	for m in $(mounts_under "$DK" | sort -r); do umount -l "$m" 2>/dev/null; done
+	# containers whose shim died with the daemon: by their cgroup, ours alone
+	for m in $(cgroup_mounts); do
+		[ -d "$m/$DK_CGROUP" ] || continue
+		for p in $(find "$m/$DK_CGROUP" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	done
+	sleep 0.2
 	for m in $(cgroup_mounts); do
 		[ -d "$m/$DK_CGROUP" ] && find "$m/$DK_CGROUP" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done
