@@ -9,12 +9,27 @@ IMGTOOL  := $(CURDIR)/target/release/imgtool
 RUNTIME  ?= $(BERTH)
 BATS_JOBS ?= 1
 DEMO_DIR ?= /tmp/berth-demo
+DOCS_DIR := $(CURDIR)/target/docs
 
-# Debian packages the tests, demo, conformance and bench use.
+# Where `make install` puts things (DESTDIR is prepended to each).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+# Debian packages the tests, demo, conformance and bench use. docker.io,
+# tini, iproute2, iptables: docker.bats (a private dockerd in a network
+# namespace of its own); python3-grpcio, python3-protobuf, protobuf-compiler:
+# cri.bats (Debian has no crictl); man-db, zsh, fish: install.bats.
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
-	python3 python3-seccomp util-linux uidmap hyperfine xz-utils
+	python3 python3-seccomp util-linux uidmap hyperfine xz-utils docker.io tini iproute2 iptables \
+	man-db zsh fish python3-grpcio python3-protobuf protobuf-compiler
+# What `make demo` needs beyond the Rust toolchain.
+DEMO_PKGS := busybox-static jq
 
-.PHONY: all build demo deps lint test unit integration conformance bench clean
+.PHONY: all build demo demo-deps deps docs install uninstall lint test unit integration conformance bench clean
 
 all: build
 
@@ -27,19 +42,33 @@ build:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --bin berth --target $(HOST_TRIPLE)
 	install -m 755 target/$(HOST_TRIPLE)/release/berth $(BERTH)
 
-# apt-get only what is missing, with one `apt-get update` first.
+# apt-get only what is missing, with one `apt-get update` first. Packages
+# must not start their daemons here (docker.io and containerd would take over
+# the host's network and /run/containerd): without a policy-rc.d, one that
+# refuses every start is put in place for the install only.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@$(call apt_install,$(DEB_PKGS))
+
+demo-deps:
+	@$(call apt_install,$(DEMO_PKGS))
+
+define apt_install
+	missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
+		policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			policy=/usr/sbin/policy-rc.d; printf '#!/bin/sh\nexit 101\n' >$$policy; chmod 755 $$policy; \
+		fi; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+		rc=$$?; [ -z "$$policy" ] || rm -f $$policy; exit $$rc; \
 	fi
+endef
 
 # A busybox container that greets you. Uses imgtool (image -> bundle) when it
 # exists, else a bundle made straight from busybox-static.
-demo: build
+demo: demo-deps build
 	@set -e; rm -rf $(DEMO_DIR); mkdir -p $(DEMO_DIR); \
 	integration/lib/mkimage.sh $(DEMO_DIR)/image >/dev/null; \
 	echo "demo: made a busybox OCI image from Debian's busybox-static in $(DEMO_DIR)/image"; \
@@ -51,6 +80,35 @@ demo: build
 	$(BERTH) --root $(DEMO_DIR)/state run -b $(DEMO_DIR)/bundle demo-$$$$ || rc=$$?; \
 	$(IMGTOOL) --store $(DEMO_DIR)/store remove $(DEMO_DIR)/bundle; \
 	rm -rf $(DEMO_DIR); exit $${rc:-0}
+
+# Man pages and bash/zsh/fish completions, generated from the clap
+# definitions by examples/gen-docs.rs (clap_mangen and clap_complete are
+# dev-dependencies: none of their code is in berth or imgtool).
+docs:
+	rm -rf $(DOCS_DIR)
+	$(CARGO) run --quiet --example gen-docs -- $(DOCS_DIR)
+
+# berth (static) and imgtool, their man pages (berth: section 8, as runc's;
+# imgtool: section 1) and completions.
+install: build docs
+	install -D -m 755 $(BERTH) $(DESTDIR)$(BINDIR)/berth
+	install -D -m 755 $(IMGTOOL) $(DESTDIR)$(BINDIR)/imgtool
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(DOCS_DIR)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 $(DOCS_DIR)/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
+	for p in berth imgtool; do \
+		install -D -m 644 $(DOCS_DIR)/completions/bash/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p && \
+		install -D -m 644 $(DOCS_DIR)/completions/zsh/_$$p $(DESTDIR)$(ZSHCOMPDIR)/_$$p && \
+		install -D -m 644 $(DOCS_DIR)/completions/fish/$$p.fish $(DESTDIR)$(FISHCOMPDIR)/$$p.fish || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(BINDIR)/imgtool
+	rm -f $(DESTDIR)$(MANDIR)/man8/berth.8 $(DESTDIR)$(MANDIR)/man8/berth-*.8
+	rm -f $(DESTDIR)$(MANDIR)/man1/imgtool.1 $(DESTDIR)$(MANDIR)/man1/imgtool-*.1
+	for p in berth imgtool; do \
+		rm -f $(DESTDIR)$(BASHCOMPDIR)/$$p $(DESTDIR)$(ZSHCOMPDIR)/_$$p $(DESTDIR)$(FISHCOMPDIR)/$$p.fish; \
+	done
 
 lint:
 	$(CARGO) fmt --check

@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "imgtool", version, about = "OCI images to runtime bundles")]
-struct Cli {
+pub(crate) struct Cli {
     /// Layer store directory.
     #[arg(long, global = true, env = "IMGTOOL_STORE", default_value = DEFAULT_STORE)]
     store: PathBuf,

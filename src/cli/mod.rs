@@ -27,11 +27,7 @@ use crate::error::{Error, Result};
 use crate::state::store::ContainerDir;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "berth",
-    about = "berth: an OCI container runtime with runc's command line",
-    disable_version_flag = true
-)]
+#[command(name = "berth", about = "An OCI container runtime with runc's command line", disable_version_flag = true)]
 pub struct Cli {
     /// Root directory for container state
     #[arg(long, value_name = "DIR")]
