@@ -107,7 +107,8 @@ struct Applier {
     rootless: bool,
     /// Paths this layer wrote, and all their ancestors.
     touched: HashSet<OsString>,
-    dir_times: Vec<(Comps, i64)>,
+    /// Directories' mtimes, and (rootless) modes, to set at the end.
+    dir_times: Vec<(Comps, i64, Option<u32>)>,
     /// The last parent directory used (tar entries come grouped by directory).
     cache: Option<(Comps, OwnedFd)>,
     stats: ApplyStats,
@@ -192,7 +193,8 @@ impl Applier {
                 let fd =
                     self.root.dir(&[], false)?.ok_or_else(|| Error::sys("open", &self.root.path, Errno::ENOENT))?;
                 self.set_fd_meta(fd.as_fd(), &meta, &comps)?;
-                self.dir_times.push((comps, meta.mtime));
+                let deferred = self.keep_writable(fd.as_fd(), &meta, &comps)?;
+                self.dir_times.push((comps, meta.mtime, deferred));
             }
             return Ok(());
         };
@@ -252,7 +254,8 @@ impl Applier {
                     fsetxattr(fd.as_fd(), self.mode.opaque_xattr(), b"y")
                         .map_err(|e| Error::sys("mark opaque", &at, e))?;
                 }
-                self.dir_times.push((comps.clone(), meta.mtime));
+                let deferred = self.keep_writable(fd.as_fd(), &meta, &comps)?;
+                self.dir_times.push((comps.clone(), meta.mtime, deferred));
             }
             EntryType::Symlink => {
                 let target = entry
@@ -480,11 +483,29 @@ impl Applier {
         utimensat(dir, name, &t, &t, UtimensatFlags::NoFollowSymlink).map_err(|e| Error::sys("set times of", at(), e))
     }
 
-    /// Directory mtimes last: writing children changed them.
+    /// Rootless, a directory without owner rwx (an image's 0555 `/proc`,
+    /// or a 0555 directory with content) would refuse its own children: it
+    /// stays u+rwx until [`Self::finish`], which gives it its mode (root
+    /// needs none of this). Returns the mode to set then.
+    fn keep_writable(&self, fd: BorrowedFd<'_>, meta: &Meta, comps: &[OsString]) -> Result<Option<u32>> {
+        if !self.rootless || meta.mode & 0o700 == 0o700 {
+            return Ok(None);
+        }
+        fchmod(fd, Mode::from_bits_truncate(meta.mode | 0o700))
+            .map_err(|e| Error::sys("change mode of", self.root.display(comps), e))?;
+        Ok(Some(meta.mode))
+    }
+
+    /// Directory mtimes (and deferred modes) last: writing children changed
+    /// them, deepest first.
     fn finish(&mut self) -> Result<()> {
         self.cache = None;
-        for (comps, mtime) in std::mem::take(&mut self.dir_times).iter().rev() {
+        for (comps, mtime, mode) in std::mem::take(&mut self.dir_times).iter().rev() {
             if let Some(fd) = self.root.dir(comps, false)? {
+                if let Some(mode) = mode {
+                    fchmod(fd.as_fd(), Mode::from_bits_truncate(*mode))
+                        .map_err(|e| Error::sys("change mode of", self.root.display(comps), e))?;
+                }
                 let t = TimeSpec::new(*mtime, 0);
                 futimens(fd.as_fd(), &t, &t).map_err(|e| Error::sys("set times of", self.root.display(comps), e))?;
             }

@@ -6,14 +6,19 @@
 //!   and inode as `/proc/PID/root`): the container's processes, from
 //!   `create` on (the init has pivoted by then), for flat and overlay
 //!   bundles alike;
-//! - an overlay mount, in any mount namespace, whose `upperdir` is the
-//!   bundle's upper directory or whose `lowerdir` names a stored layer: a
-//!   container keeps its copy of the overlay after the host's is unmounted.
+//! - the root mount of another mount namespace that is an overlay whose
+//!   `upperdir` is the bundle's upper directory or whose `lowerdir` names a
+//!   stored layer: a container keeps its copy of the overlay as its root
+//!   after the host's mount is gone (and its processes may have exited
+//!   while something holds the namespace).
 //!
-//! The host's own mount of a bundle's overlay (in imgtool's mount namespace)
-//! is the bundle being mounted, not used; for layers it counts, since that
-//! mount reads them. A container that starts after the scan is not seen:
-//! the check narrows the window, it cannot close it.
+//! Only the root of another namespace counts there: every mount namespace
+//! made while a bundle is mounted (any container's, any `unshare -m`)
+//! starts with a copy of the host's mounts, the bundle's among them, at the
+//! same path, and that copy uses nothing. In imgtool's own namespace a
+//! bundle's overlay is the bundle being mounted, not used; for layers it
+//! counts, since that mount reads them. A container that starts after the
+//! scan is not seen: the check narrows the window, it cannot close it.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -135,8 +140,12 @@ impl Usage {
                 continue;
             };
             for e in crate::mountinfo::parse(&text).into_iter().filter(|e| e.fstype == "overlay") {
+                let own = Some(ns) == own_ns;
+                if !own && e.mount_point != Path::new("/") {
+                    continue; // a copy of the host's mounts, see the module comment
+                }
                 overlays.push(OverlayMount {
-                    own: Some(ns) == own_ns,
+                    own,
                     mount_point: e.mount_point,
                     owner: Proc { pid, comm: String::new() },
                     dirs: overlay_dirs(&e.super_options),
