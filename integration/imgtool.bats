@@ -411,6 +411,9 @@ unpriv_dir() {
 	run "${AS_UNPRIV[@]}" "$IMGTOOL" list
 	assert_success
 	assert_output_contains "flat copy"
+	run "${AS_UNPRIV[@]}" "$IMGTOOL" mount "$WORK/u/b"
+	assert_success
+	assert_output_contains "is a flat bundle: its rootfs is a directory, nothing to mount"
 	# the default rootless store is under the caller's $HOME
 	[ -f "$WORK/home/.local/share/berth/imgtool/store.json" ]
 	# a root store is not for a rootless caller
@@ -458,6 +461,7 @@ unpriv_dir() {
 		img list | grep -q "NOT MOUNTED" && echo unmounted
 		img mount b && [ -f b/rootfs/etc/passwd ] && echo remounted
 		img remove b && [ ! -e b ] && echo removed
+		img create --image "$IMGS/bb" b2 >/dev/null
 	EOF
 	berth=
 	is_runc || berth=$RUNTIME
@@ -472,4 +476,13 @@ unpriv_dir() {
 		assert_line in-container
 		assert_line /etc/passwd
 	fi
+	# The session is over: its mounts are gone, and outside it this user
+	# may not mount the bundle again; it says where to do that.
+	run "${AS_UNPRIV[@]}" "$IMGTOOL" --store "$WORK/u/store" list
+	assert_output_contains "NOT MOUNTED"
+	run "${AS_UNPRIV[@]}" "$IMGTOOL" mount "$WORK/u/b2"
+	assert_failure
+	assert_output_contains "from a user namespace that owns its mount namespace"
+	"${AS_UNPRIV[@]}" "$IMGTOOL" remove "$WORK/u/b2"
+	[ ! -e "$WORK/u/b2" ]
 }

@@ -192,7 +192,9 @@ pub fn create_bundle(
     };
     write_marker(&bundle, &rec)?;
     store.register_bundle(&rec)?;
-    store.record_image(img)?;
+    if !flat {
+        store.record_image(img)?;
+    }
     g.committed = true;
     Ok(rec)
 }

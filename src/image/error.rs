@@ -103,6 +103,8 @@ pub enum Error {
     StoreKind { store: PathBuf },
     #[error("{op} `{path}`: in use by {by}; stop the container first, or use --force")]
     InUse { op: &'static str, path: PathBuf, by: String },
+    #[error("mount bundle `{bundle}`: this user may not mount here; a rootless overlay bundle is mounted from a user namespace that owns its mount namespace (as with `unshare --user --map-root-user --mount`)")]
+    MountDenied { bundle: PathBuf },
     #[error("mount bundle `{bundle}`: layer `{layer}` is no longer in store `{store}`; remove the bundle and create it again")]
     LayerMissing { bundle: PathBuf, layer: String, store: PathBuf },
     #[error("store layer `{layer}`: {reason}")]

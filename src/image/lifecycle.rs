@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::container::{absolute, MARKER};
 use super::fsops::remove_tree;
-use super::overlay::{guard_mount_point, is_mountpoint, mount_overlay, unmount};
+use super::overlay::{can_mount, guard_mount_point, is_mountpoint, mount_overlay, unmount};
 use super::store::{read_json, BundleRecord, Store};
 use super::usage::{describe, Usage, User};
 use super::{Error, Result};
@@ -59,6 +59,9 @@ pub fn mount_bundle(bundle: &Path) -> Result<Mounted> {
     }
     // Bundles from before the guard existed get it now.
     guard_mount_point(&rootfs)?;
+    if !can_mount(&rootfs)? {
+        return Err(Error::MountDenied { bundle });
+    }
     let (upper, work) = (bundle.join(".overlay/upper"), bundle.join(".overlay/work"));
     mount_overlay(&lowers, &upper, &work, &rootfs, store.userxattr)?;
     Ok(Mounted::Now)
