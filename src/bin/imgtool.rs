@@ -101,7 +101,7 @@ enum Command {
         #[arg(required = true)]
         bundles: Vec<PathBuf>,
     },
-    /// Delete stored layers no bundle uses.
+    /// Delete stored layers that no bundle and no running container uses.
     Gc {
         /// Delete also layers that a running container's overlay still reads.
         #[arg(long)]
