@@ -43,6 +43,11 @@ fn layer(entries: &[(&str, &str)]) -> Vec<u8> {
 
 /// A layout with one image per (arch, layer entries), all tagged `tag`.
 fn layout(dir: &Path, tag: &str, images: &[(&str, Vec<u8>)]) -> PathBuf {
+    layout_with(dir, tag, images, json!({"Cmd": ["/hello"], "Env": ["A=1"]}))
+}
+
+/// The same with the image config's `config` object given.
+fn layout_with(dir: &Path, tag: &str, images: &[(&str, Vec<u8>)], config: Value) -> PathBuf {
     std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     let mut manifests = Vec::new();
@@ -51,7 +56,7 @@ fn layout(dir: &Path, tag: &str, images: &[(&str, Vec<u8>)]) -> PathBuf {
         gz.write_all(tar).unwrap();
         let mut l = put(dir, &gz.finish().unwrap());
         l["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+gzip");
-        let cfg = json!({"architecture": arch, "os": "linux", "config": {"Cmd": ["/hello"], "Env": ["A=1"]}, "rootfs": {"type": "layers", "diff_ids": [sha(tar)]}});
+        let cfg = json!({"architecture": arch, "os": "linux", "config": config, "rootfs": {"type": "layers", "diff_ids": [sha(tar)]}});
         let mut c = put(dir, &serde_json::to_vec(&cfg).unwrap());
         c["mediaType"] = json!("application/vnd.oci.image.config.v1+json");
         let m = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": c, "layers": [l]});
@@ -172,4 +177,71 @@ fn bad_references_are_reported() {
     assert!(stderr(&o).starts_with("imgtool: open image `/nonexistent/img`"), "{}", stderr(&o));
     let o = imgtool(&["inspect", "--image", "x", "--platform", "linux"]);
     assert!(stderr(&o).contains("os/arch"), "{}", stderr(&o));
+}
+
+#[test]
+fn bundles_are_private_and_shared_directories_refused() {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let t = tempfile::tempdir().unwrap();
+    let img = layout(&t.path().join("img"), "latest", &[(host_arch(), layer(&[("hello", "hi")]))]);
+    let b = t.path().join("b");
+    let o = imgtool(&["unpack", "--image", img.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::metadata(&b).unwrap().permissions().mode() & 0o7777, 0o700);
+    let shared = t.path().join("shared");
+    std::fs::DirBuilder::new().mode(0o755).create(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = imgtool(&["unpack", "--image", img.to_str().unwrap(), shared.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("other users can reach it (mode 0755)"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0);
+}
+
+#[test]
+fn an_image_without_a_command_unpacks_with_a_warning() {
+    let t = tempfile::tempdir().unwrap();
+    let img = layout_with(&t.path().join("img"), "latest", &[(host_arch(), layer(&[("hello", "hi")]))], json!({}));
+    let b = t.path().join("b");
+    let o = imgtool(&["unpack", "--image", img.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning: the image sets neither Entrypoint nor Cmd"), "{}", stderr(&o));
+    let cfg: Value = serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    assert!(cfg["process"]["args"][0].as_str().unwrap().contains("set process.args"), "{cfg}");
+}
+
+#[test]
+fn a_fan_out_index_is_read_once_per_digest() {
+    // index.json -> 8 levels of nested indexes, each listing the next 500
+    // times: 500^7 walks unless each digest is read once.
+    let t = tempfile::tempdir().unwrap();
+    let dir = layout(&t.path().join("img"), "latest", &[(host_arch(), layer(&[("hello", "hi")]))]);
+    let idx: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let mut desc = idx["manifests"][0].clone();
+    desc.as_object_mut().unwrap().remove("annotations");
+    for _ in 0..8 {
+        let nested = json!({"schemaVersion": 2, "manifests": vec![desc.clone(); 500]});
+        desc = put(&dir, &serde_json::to_vec(&nested).unwrap());
+        desc["mediaType"] = json!("application/vnd.oci.image.index.v1+json");
+    }
+    desc["annotations"] = json!({"org.opencontainers.image.ref.name": "fan"});
+    let top = json!({"schemaVersion": 2, "manifests": [desc]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+    let o = imgtool(&["inspect", "--image", &format!("{}:fan", dir.display())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = imgtool(&["tags", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("fan  "), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn limits_and_foreign_transports_are_clear_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let img = layout(&t.path().join("img"), "latest", &[(host_arch(), layer(&[("big", &"x".repeat(4096))]))]);
+    let b = t.path().join("b");
+    let o = imgtool(&["unpack", "--max-layer-size", "2K", "--image", img.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("exceeds the 2.0 KiB limit per layer"), "{}", stderr(&o));
+    assert!(!b.exists());
+    let o = imgtool(&["unpack", "--image", "docker://busybox", b.to_str().unwrap()]);
+    assert!(stderr(&o).contains("skopeo copy docker://busybox oci:DIR:TAG"), "{}", stderr(&o));
 }

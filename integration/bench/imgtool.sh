@@ -44,9 +44,16 @@ time_umoci() {
 
 ours=$(time_imgtool)
 theirs=$(time_umoci)
+# The ratio means something only if both made the same tree.
+tree() { (cd "$1" && find . -printf '%y %m %U:%G %l %p' -a \( -type f -printf ' %s\n' -o -printf '\n' \) | LC_ALL=C sort -k5); }
+if ! cmp -s <(tree "$work/b/rootfs") <(tree "$work/r"); then
+    echo "bench/imgtool: imgtool and umoci unpacked different trees" >&2
+    exit 1
+fi
 ratio=$(awk -v a="$theirs" -v b="$ours" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 size=$(du -sh "$work/b/rootfs" | cut -f1)
-echo "unpack ($size rootfs, best of $runs): imgtool ${ours}ms, umoci ${theirs}ms, ratio ${ratio}x (goal >= 2x)"
+entries=$(find "$work/b/rootfs" | wc -l)
+echo "unpack ($size rootfs, $entries entries, same tree, best of $runs): imgtool ${ours}ms, umoci ${theirs}ms, ratio ${ratio}x (goal >= 2x)"
 
 store=$work/store
 "$imgtool" --store "$store" create --image "$work/img:latest" "$work/c1" 2>/dev/null

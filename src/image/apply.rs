@@ -2,7 +2,14 @@
 //! `layer.md`. Two modes: [`ApplyMode::Flat`] changes an existing rootfs
 //! (whiteouts delete from the layers below), [`ApplyMode::Overlay`] fills an
 //! empty per-layer directory for the overlay store (whiteouts become char
-//! 0/0 devices, opaque directories get `trusted.overlay.opaque=y`).
+//! 0/0 devices, opaque directories get `trusted.overlay.opaque=y`, or
+//! `user.overlay.opaque=y` for an overlay mounted with `userxattr` in a user
+//! namespace).
+//!
+//! What a layer may not do: carry overlay metadata of its own (an image's
+//! `trusted.overlay.*` or `user.overlay.*` xattrs could hide or redirect
+//! other layers' files once mounted), or hold GNU/PAX sparse entries (a few
+//! bytes that expand into terabytes of holes; refused, as umoci refuses them).
 //!
 //! Ordering rules: a whiteout only hides content of *lower* layers, so it
 //! never removes what this layer already wrote; an opaque marker acts as if
@@ -28,20 +35,49 @@ use nix::unistd::{fchown, fchownat, linkat, symlinkat, unlinkat, Gid, Uid, Unlin
 use tar::EntryType;
 
 use super::fsops::{clean, is_dir, is_whiteout, join, list_dir, lstat_at, open_child_dir, remove_all_at, Comps, Root};
+use super::rootless::{owner_record, OWNER_XATTR};
 use super::{Error, Result};
 use crate::sys::image::{fsetxattr, lsetxattr_at};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
-const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+/// The overlay xattr namespaces: `trusted.` for a mount by real root,
+/// `user.` for one made with `userxattr` (in a user namespace).
+const OVERLAY_XATTR_PREFIXES: [&str; 2] = ["trusted.overlay.", "user.overlay."];
 
 /// How whiteouts are represented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplyMode {
     /// Apply onto a full rootfs: whiteouts delete.
     Flat,
-    /// Fill one overlay lower directory: whiteouts are recorded overlay-style.
-    Overlay,
+    /// Fill one overlay lower directory: whiteouts are recorded overlay-style,
+    /// with `user.overlay.*` xattrs when `userxattr` (else `trusted.overlay.*`).
+    Overlay { userxattr: bool },
+}
+
+impl ApplyMode {
+    fn is_overlay(self) -> bool {
+        matches!(self, ApplyMode::Overlay { .. })
+    }
+
+    fn opaque_xattr(self) -> &'static str {
+        match self {
+            ApplyMode::Overlay { userxattr: true } => "user.overlay.opaque",
+            _ => "trusted.overlay.opaque",
+        }
+    }
+}
+
+/// Whether a layer's xattr `key` is applied. Overlay metadata is never taken
+/// from an image, in either namespace (an opaque, redirect or whiteout xattr
+/// changes what the mounted overlay shows). Rootless, only `user.` xattrs
+/// can be set at all, and the layer's own ownership record is replaced by
+/// the one imgtool writes.
+pub fn xattr_allowed(key: &str, rootless: bool) -> bool {
+    if OVERLAY_XATTR_PREFIXES.iter().any(|p| key.starts_with(p)) {
+        return false;
+    }
+    !(rootless && (key.starts_with("trusted.") || key.starts_with("security.") || key == OWNER_XATTR))
 }
 
 /// What one layer application did.
@@ -58,16 +94,21 @@ struct Meta {
     mode: u32,
     mtime: i64,
     xattrs: Vec<(String, Vec<u8>)>,
+    /// A PAX sparse file (`GNU.sparse.*` records), with its real name if given.
+    sparse: bool,
+    sparse_name: Option<String>,
 }
 
 struct Applier {
     root: Root,
     mode: ApplyMode,
-    /// Not root: skip chown, device nodes and trusted./security. xattrs.
+    /// Not root: no chown (owners recorded in an xattr instead), no device
+    /// nodes, no trusted./security. xattrs.
     rootless: bool,
     /// Paths this layer wrote, and all their ancestors.
     touched: HashSet<OsString>,
-    dir_times: Vec<(Comps, i64)>,
+    /// Directories' mtimes, and (rootless) modes, to set at the end.
+    dir_times: Vec<(Comps, i64, Option<u32>)>,
     /// The last parent directory used (tar entries come grouped by directory).
     cache: Option<(Comps, OwnedFd)>,
     stats: ApplyStats,
@@ -81,7 +122,7 @@ pub fn apply_layer<R: Read>(root: &Path, reader: R, mode: ApplyMode) -> Result<A
     let mut a = Applier {
         root: Root::open(root)?,
         mode,
-        rootless: !nix::unistd::geteuid().is_root(),
+        rootless: super::rootless::is_rootless(),
         touched: HashSet::new(),
         dir_times: Vec::new(),
         cache: None,
@@ -108,6 +149,8 @@ fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta> {
         mode: h.mode().map_err(Error::tar)? & 0o7777,
         mtime: i64::try_from(h.mtime().map_err(Error::tar)?).unwrap_or(0),
         xattrs: Vec::new(),
+        sparse: false,
+        sparse_name: None,
     };
     if let Some(exts) = entry.pax_extensions().map_err(Error::tar)? {
         for ext in exts {
@@ -119,6 +162,11 @@ fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta> {
                 "uid" => m.uid = num().and_then(|v| u64::try_from(v).ok()).unwrap_or(m.uid),
                 "gid" => m.gid = num().and_then(|v| u64::try_from(v).ok()).unwrap_or(m.gid),
                 "mtime" => m.mtime = num().unwrap_or(m.mtime),
+                "GNU.sparse.name" => {
+                    m.sparse = true;
+                    m.sparse_name = Some(String::from_utf8_lossy(ext.value_bytes()).into_owned());
+                }
+                k if k.starts_with("GNU.sparse.") => m.sparse = true,
                 _ => {
                     if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
                         m.xattrs.push((name.to_string(), ext.value_bytes().to_vec()));
@@ -135,13 +183,18 @@ impl Applier {
         let comps = clean(&entry.path().map_err(Error::tar)?);
         let kind = entry.header().entry_type();
         let meta = meta_of(entry)?;
+        if kind == EntryType::GNUSparse || meta.sparse {
+            let entry = meta.sparse_name.clone().unwrap_or_else(|| join(&comps).to_string_lossy().into_owned());
+            return Err(Error::Sparse { entry });
+        }
         let Some((name, parent)) = comps.split_last() else {
             // The root itself: only its metadata can change.
             if kind == EntryType::Directory {
                 let fd =
                     self.root.dir(&[], false)?.ok_or_else(|| Error::sys("open", &self.root.path, Errno::ENOENT))?;
                 self.set_fd_meta(fd.as_fd(), &meta, &comps)?;
-                self.dir_times.push((comps, meta.mtime));
+                let deferred = self.keep_writable(fd.as_fd(), &meta, &comps)?;
+                self.dir_times.push((comps, meta.mtime, deferred));
             }
             return Ok(());
         };
@@ -168,14 +221,14 @@ impl Applier {
                 remove_all_at(dir.as_fd(), name).map_err(|e| Error::sys("remove", self.root.display(&comps), e))?;
                 self.cache = None;
             } else {
-                over_whiteout = self.mode == ApplyMode::Overlay && is_whiteout(&st);
+                over_whiteout = self.mode.is_overlay() && is_whiteout(&st);
                 unlinkat(dir.as_fd(), name.as_os_str(), UnlinkatFlags::NoRemoveDir)
                     .map_err(|e| Error::sys("remove", self.root.display(&comps), e))?;
             }
         }
         let at = self.root.display(&comps);
         match kind {
-            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+            EntryType::Regular | EntryType::Continuous => {
                 let fd = openat(
                     dir.as_fd(),
                     name.as_os_str(),
@@ -198,9 +251,11 @@ impl Applier {
                 self.set_fd_meta(fd.as_fd(), &meta, &comps)?;
                 if over_whiteout {
                     // A directory replacing a whiteout must not show what lies below.
-                    fsetxattr(fd.as_fd(), OPAQUE_XATTR, b"y").map_err(|e| Error::sys("mark opaque", &at, e))?;
+                    fsetxattr(fd.as_fd(), self.mode.opaque_xattr(), b"y")
+                        .map_err(|e| Error::sys("mark opaque", &at, e))?;
                 }
-                self.dir_times.push((comps.clone(), meta.mtime));
+                let deferred = self.keep_writable(fd.as_fd(), &meta, &comps)?;
+                self.dir_times.push((comps.clone(), meta.mtime, deferred));
             }
             EntryType::Symlink => {
                 let target = entry
@@ -295,7 +350,7 @@ impl Applier {
                 remove_all_at(dir.as_fd(), target).map_err(|e| Error::sys("remove", self.root.display(&comps), e))?;
                 self.cache = None;
             }
-            ApplyMode::Overlay => {
+            ApplyMode::Overlay { .. } => {
                 let dir = self.parent(parent)?;
                 match mknodat(dir.as_fd(), target, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0)) {
                     Ok(()) | Err(Errno::EEXIST) => {}
@@ -313,13 +368,13 @@ impl Applier {
                 self.clear_untouched(dir.as_fd(), &mut dir_comps.to_vec())?;
                 self.cache = None;
             }
-            ApplyMode::Overlay => {
+            ApplyMode::Overlay { .. } => {
                 self.mark_touched(dir_comps);
                 let dir = self
                     .root
                     .dir(dir_comps, true)?
                     .ok_or_else(|| Error::sys("open", self.root.display(dir_comps), Errno::ENOENT))?;
-                fsetxattr(dir.as_fd(), OPAQUE_XATTR, b"y")
+                fsetxattr(dir.as_fd(), self.mode.opaque_xattr(), b"y")
                     .map_err(|e| Error::sys("mark opaque", self.root.display(dir_comps), e))?;
             }
         }
@@ -371,10 +426,16 @@ impl Applier {
         Some((Uid::from_raw(u32::try_from(meta.uid).ok()?), Gid::from_raw(u32::try_from(meta.gid).ok()?)))
     }
 
-    fn xattr_allowed(&self, key: &str) -> bool {
-        // Overlay metadata from an image could redirect lookups: never trust it.
-        !key.starts_with("trusted.overlay.")
-            && !(self.rootless && (key.starts_with("trusted.") || key.starts_with("security.")))
+    /// The xattrs to set on an entry: the layer's allowed ones, and when
+    /// rootless the record of an owner that could not be given.
+    fn xattrs_of<'m>(&self, meta: &'m Meta) -> impl Iterator<Item = (&'m str, std::borrow::Cow<'m, [u8]>)> {
+        let rootless = self.rootless;
+        let record = if rootless { owner_record(meta.uid, meta.gid) } else { None };
+        meta.xattrs
+            .iter()
+            .filter(move |(k, _)| xattr_allowed(k, rootless))
+            .map(|(k, v)| (k.as_str(), std::borrow::Cow::Borrowed(v.as_slice())))
+            .chain(record.map(|r| (OWNER_XATTR, std::borrow::Cow::Owned(r))))
     }
 
     /// Owner, mode (after chown, which clears setuid) and xattrs via an fd.
@@ -384,8 +445,8 @@ impl Applier {
             fchown(fd, Some(u), Some(g)).map_err(|e| Error::sys("change owner of", at(), e))?;
         }
         fchmod(fd, Mode::from_bits_truncate(meta.mode)).map_err(|e| Error::sys("change mode of", at(), e))?;
-        for (k, v) in meta.xattrs.iter().filter(|(k, _)| self.xattr_allowed(k)) {
-            match fsetxattr(fd, k, v) {
+        for (k, v) in self.xattrs_of(meta) {
+            match fsetxattr(fd, k, &v) {
                 Ok(()) | Err(Errno::EOPNOTSUPP) => {}
                 Err(e) => return Err(Error::sys("set xattr on", at(), e)),
             }
@@ -412,8 +473,8 @@ impl Applier {
             fchmodat(dir, name, Mode::from_bits_truncate(meta.mode), FchmodatFlags::FollowSymlink)
                 .map_err(|e| Error::sys("change mode of", at(), e))?;
         }
-        for (k, v) in meta.xattrs.iter().filter(|(k, _)| self.xattr_allowed(k)) {
-            match lsetxattr_at(dir, name, k, v) {
+        for (k, v) in self.xattrs_of(meta) {
+            match lsetxattr_at(dir, name, k, &v) {
                 Ok(()) | Err(Errno::EOPNOTSUPP) | Err(Errno::EPERM) => {}
                 Err(e) => return Err(Error::sys("set xattr on", at(), e)),
             }
@@ -422,11 +483,29 @@ impl Applier {
         utimensat(dir, name, &t, &t, UtimensatFlags::NoFollowSymlink).map_err(|e| Error::sys("set times of", at(), e))
     }
 
-    /// Directory mtimes last: writing children changed them.
+    /// Rootless, a directory without owner rwx (an image's 0555 `/proc`,
+    /// or a 0555 directory with content) would refuse its own children: it
+    /// stays u+rwx until [`Self::finish`], which gives it its mode (root
+    /// needs none of this). Returns the mode to set then.
+    fn keep_writable(&self, fd: BorrowedFd<'_>, meta: &Meta, comps: &[OsString]) -> Result<Option<u32>> {
+        if !self.rootless || meta.mode & 0o700 == 0o700 {
+            return Ok(None);
+        }
+        fchmod(fd, Mode::from_bits_truncate(meta.mode | 0o700))
+            .map_err(|e| Error::sys("change mode of", self.root.display(comps), e))?;
+        Ok(Some(meta.mode))
+    }
+
+    /// Directory mtimes (and deferred modes) last: writing children changed
+    /// them, deepest first.
     fn finish(&mut self) -> Result<()> {
         self.cache = None;
-        for (comps, mtime) in std::mem::take(&mut self.dir_times).iter().rev() {
+        for (comps, mtime, mode) in std::mem::take(&mut self.dir_times).iter().rev() {
             if let Some(fd) = self.root.dir(comps, false)? {
+                if let Some(mode) = mode {
+                    fchmod(fd.as_fd(), Mode::from_bits_truncate(*mode))
+                        .map_err(|e| Error::sys("change mode of", self.root.display(comps), e))?;
+                }
                 let t = TimeSpec::new(*mtime, 0);
                 futimens(fd.as_fd(), &t, &t).map_err(|e| Error::sys("set times of", self.root.display(comps), e))?;
             }

@@ -14,6 +14,12 @@ fn apply(root: &Path, tar: &[u8], mode: ApplyMode) -> Result<ApplyStats> {
     apply_layer(root, tar, mode)
 }
 
+const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+
+fn xattr(root: &Root, name: &str, key: &str) -> Option<Vec<u8>> {
+    crate::sys::image::lgetxattr_at(root.fd(), OsStr::new(name), key).unwrap_or(None)
+}
+
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -122,7 +128,7 @@ fn overlay_mode_records_whiteouts_and_opaque() {
         .file(".wh.dir", "", 0o644)
         .dir("dir", 0o755)
         .finish();
-    apply(&r, &l, ApplyMode::Overlay).unwrap();
+    apply(&r, &l, ApplyMode::Overlay { userxattr: false }).unwrap();
     let w = std::fs::symlink_metadata(r.join("a/gone")).unwrap();
     assert!(w.file_type().is_char_device());
     assert_eq!(w.rdev(), 0);
@@ -222,4 +228,64 @@ fn truncated_tar_is_an_error() {
     let tar = TarBuilder::new().file("big", &"x".repeat(5000), 0o644).finish();
     let err = apply(&r, &tar[..3000], ApplyMode::Flat).unwrap_err();
     assert!(matches!(err, Error::Entry { .. } | Error::Tar(_)), "{err:?}");
+}
+
+#[test]
+fn overlay_xattrs_from_an_image_are_dropped_in_both_namespaces() {
+    // An overlay mounted with `userxattr` (rootless, in a user namespace)
+    // reads user.overlay.*: a layer carrying them could hide a lower
+    // directory (opaque), show another path (redirect) or white out files.
+    let hostile: [(&str, &str); 5] = [
+        ("user.overlay.opaque", "y"),
+        ("user.overlay.redirect", "/etc"),
+        ("user.overlay.whiteout", ""),
+        ("trusted.overlay.opaque", "y"),
+        ("trusted.overlay.redirect", "/etc"),
+    ];
+    for mode in [ApplyMode::Flat, ApplyMode::Overlay { userxattr: true }, ApplyMode::Overlay { userxattr: false }] {
+        let (_t, r) = root_dir();
+        let mut all = hostile.to_vec();
+        all.push(("user.kept", "v"));
+        let l = TarBuilder::new().dir_xattr("d", &all).file_xattr("d/f", "x", &all).finish();
+        apply(&r, &l, mode).unwrap();
+        let root = Root::open(&r).unwrap();
+        for name in ["d", "d/f"] {
+            for (k, _) in hostile {
+                assert_eq!(xattr(&root, name, k), None, "{mode:?}: {name} has {k}");
+            }
+        }
+        if let Some(v) = xattr(&root, "d/f", "user.kept") {
+            assert_eq!(v, b"v", "ordinary user xattrs are kept");
+        }
+    }
+    assert!(!xattr_allowed("user.overlay.anything", false));
+    assert!(!xattr_allowed("trusted.overlay.metacopy", false));
+    assert!(xattr_allowed("user.mime_type", true));
+    assert!(!xattr_allowed("security.capability", true) && xattr_allowed("security.capability", false));
+    assert!(!xattr_allowed("user.rootlesscontainers", true) && xattr_allowed("user.rootlesscontainers", false));
+}
+
+#[test]
+fn userxattr_overlay_marks_opaque_with_user_xattrs() {
+    let (_t, r) = root_dir();
+    let l = TarBuilder::new().file("o/.wh..wh..opq", "", 0o644).file("o/f", "x", 0o644).finish();
+    apply(&r, &l, ApplyMode::Overlay { userxattr: true }).unwrap();
+    let root = Root::open(&r).unwrap();
+    assert_eq!(xattr(&root, "o", "user.overlay.opaque").as_deref(), Some(&b"y"[..]));
+    assert_eq!(xattr(&root, "o", OPAQUE_XATTR), None);
+}
+
+#[test]
+fn sparse_entries_are_refused_not_inflated() {
+    for (what, tar) in [
+        ("gnu", TarBuilder::new().file("before", "1", 0o644).gnu_sparse("big", 1 << 40, b"end").finish()),
+        ("pax", TarBuilder::new().file("before", "1", 0o644).pax_sparse("big", 1 << 40).finish()),
+    ] {
+        let (_t, r) = root_dir();
+        let err = apply(&r, &tar, ApplyMode::Flat).unwrap_err();
+        let Error::Entry { source, .. } = &err else { panic!("{what}: {err:?}") };
+        assert!(matches!(**source, Error::Sparse { .. }), "{what}: {err:?}");
+        assert!(err.to_string().contains("big") || source.to_string().contains("big"), "{what}: {err}");
+        assert!(!r.join("big").exists() && !r.join("GNUSparseFile.0").exists(), "{what}: nothing written");
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::ImageConfiguration;
-use oci_spec::runtime::{Mount, Spec};
+use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
 
 use super::fsops::read_in_root;
 use super::user;
@@ -29,6 +29,28 @@ pub struct ConfigOptions {
     pub env: Vec<String>,
     /// `user[:group]` replacing the image's `User`.
     pub user: Option<String>,
+    /// Rootless: a user namespace with these uid and gid mappings (and the
+    /// rest of `berth spec --rootless`).
+    pub userns: Option<(Vec<LinuxIdMapping>, Vec<LinuxIdMapping>)>,
+}
+
+/// `process.args` of a bundle whose image has neither Entrypoint nor Cmd
+/// (valid, and umoci unpacks it): a path no image has, so that running the
+/// bundle unedited fails with this text in the runtime's exec error.
+pub const NO_COMMAND: &str = "/imgtool: the image sets neither Entrypoint nor Cmd; set process.args in config.json";
+
+/// The container's command: Entrypoint then Cmd, each replaceable (a new
+/// Entrypoint drops the image's Cmd, like `docker run --entrypoint`).
+/// Empty when neither the image nor the options give one.
+pub fn command(cfg: &ImageConfiguration, opts: &ConfigOptions) -> Vec<String> {
+    let c = cfg.config().clone().unwrap_or_default();
+    let entrypoint = opts.entrypoint.clone().or_else(|| c.entrypoint().clone()).unwrap_or_default();
+    let cmd = match (&opts.args, &opts.entrypoint) {
+        (Some(a), _) => a.clone(),
+        (None, Some(_)) => Vec::new(),
+        (None, None) => c.cmd().clone().unwrap_or_default(),
+    };
+    entrypoint.into_iter().chain(cmd).collect()
 }
 
 /// Host directory backing each image `Volumes` entry, inside the bundle.
@@ -88,21 +110,17 @@ pub fn plan_spec(
     bundle: &Path,
     opts: &ConfigOptions,
 ) -> Result<Spec> {
-    let mut spec = crate::spec::template::default_spec(false).map_err(|e| Error::Spec(e.to_string()))?;
+    let mut spec =
+        crate::spec::template::default_spec(opts.userns.is_some()).map_err(|e| Error::Spec(e.to_string()))?;
+    if let (Some((uids, gids)), Some(linux)) = (&opts.userns, spec.linux_mut()) {
+        linux.set_uid_mappings(Some(uids.clone()));
+        linux.set_gid_mappings(Some(gids.clone()));
+    }
     let c = cfg.config().clone().unwrap_or_default();
     let mut process = spec.process().clone().ok_or_else(|| Error::Spec("default spec has no process".into()))?;
 
-    let entrypoint = opts.entrypoint.clone().or_else(|| c.entrypoint().clone()).unwrap_or_default();
-    let cmd = match (&opts.args, &opts.entrypoint) {
-        (Some(a), _) => a.clone(),
-        (None, Some(_)) => Vec::new(),
-        (None, None) => c.cmd().clone().unwrap_or_default(),
-    };
-    let args: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
-    if args.is_empty() {
-        return Err(Error::Spec("the image sets neither Entrypoint nor Cmd: give the command after `--`".into()));
-    }
-    process.set_args(Some(args));
+    let args = command(cfg, opts);
+    process.set_args(Some(if args.is_empty() { vec![NO_COMMAND.to_string()] } else { args }));
 
     let mut env = c.env().clone().unwrap_or_default();
     if !env.iter().any(|e| e.starts_with("PATH=")) {
@@ -224,7 +242,32 @@ mod tests {
         let opts = ConfigOptions { entrypoint: Some(vec!["/sh".into()]), user: Some("0".into()), ..Default::default() };
         let s = plan_spec(&c, None, None, Path::new("/b"), &opts).unwrap();
         assert_eq!(s.process().as_ref().unwrap().args().as_ref().unwrap(), &["/sh"]);
-        let e = plan_spec(&cfg(json!({})), None, None, Path::new("/b"), &ConfigOptions::default()).unwrap_err();
-        assert!(matches!(e, Error::Spec(_)));
+    }
+
+    #[test]
+    fn rootless_configs_get_a_user_namespace_with_the_mappings() {
+        let c = cfg(json!({"Cmd": ["sh"]}));
+        let maps = crate::image::rootless::mappings(&[], 1234).unwrap();
+        let opts = ConfigOptions { userns: Some((maps.clone(), maps)), ..Default::default() };
+        let s = plan_spec(&c, None, None, Path::new("/b"), &opts).unwrap();
+        let linux = s.linux().as_ref().unwrap();
+        let types: Vec<String> = linux.namespaces().iter().flatten().map(|n| n.typ().to_string()).collect();
+        assert!(types.contains(&"user".to_string()), "{types:?}");
+        assert!(!types.contains(&"network".to_string()), "{types:?}");
+        assert_eq!(linux.uid_mappings().as_ref().unwrap()[0].host_id(), 1234);
+        let plain = plan_spec(&c, None, None, Path::new("/b"), &ConfigOptions::default()).unwrap();
+        assert!(plain.linux().as_ref().unwrap().uid_mappings().is_none());
+    }
+
+    #[test]
+    fn an_image_without_a_command_gets_a_placeholder_that_says_what_to_set() {
+        let none = cfg(json!({"Env": ["A=1"]}));
+        assert!(command(&none, &ConfigOptions::default()).is_empty());
+        let s = plan_spec(&none, None, None, Path::new("/b"), &ConfigOptions::default()).unwrap();
+        assert_eq!(s.process().as_ref().unwrap().args().as_ref().unwrap(), &[NO_COMMAND]);
+        assert!(NO_COMMAND.contains("process.args"));
+        let opts = ConfigOptions { args: Some(vec!["/bin/sh".into()]), ..Default::default() };
+        let s = plan_spec(&none, None, None, Path::new("/b"), &opts).unwrap();
+        assert_eq!(s.process().as_ref().unwrap().args().as_ref().unwrap(), &["/bin/sh"]);
     }
 }

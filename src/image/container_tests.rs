@@ -1,4 +1,7 @@
 use super::*;
+use crate::image::budget::Budget;
+use crate::image::lifecycle::remove_bundle;
+use crate::image::overlay::is_mountpoint;
 use crate::image::testutil::{gzip, Layout, TarBuilder, GZIP};
 use crate::image::{open_image, ImageRef, Platform};
 use serde_json::json;
@@ -22,12 +25,12 @@ fn unpack_makes_a_flat_bundle_and_remove_deletes_it() {
     let t = tempfile::tempdir().unwrap();
     let img = image(&t.path().join("img"));
     let b = t.path().join("bundle");
-    unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet()).unwrap();
+    unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet(), &Budget::unlimited()).unwrap();
     assert!(b.join("config.json").is_file());
     assert!(b.join("rootfs/g").is_file());
     assert!(!b.join("rootfs/f").exists());
     assert!(matches!(
-        unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet()),
+        unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet(), &Budget::unlimited()),
         Err(Error::BundleExists(_))
     ));
     remove_bundle(&b, false).unwrap();
@@ -40,17 +43,17 @@ fn a_failed_unpack_leaves_no_bundle() {
     let img = image(&t.path().join("img"));
     std::fs::write(t.path().join("img").join(&img.layers[1].path), b"garbage").unwrap();
     let b = t.path().join("bundle");
-    assert!(unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet()).is_err());
+    assert!(unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet(), &Budget::unlimited()).is_err());
     assert!(!b.exists());
     // A pre-existing empty bundle dir is left empty.
-    std::fs::create_dir(&b).unwrap();
-    assert!(unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet()).is_err());
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700).create(&b).unwrap();
+    assert!(unpack_bundle(&img, &b, &ConfigOptions::default(), &Progress::quiet(), &Budget::unlimited()).is_err());
     assert_eq!(std::fs::read_dir(&b).unwrap().count(), 0);
     // An unknown user fails after the rootfs is written: still nothing left.
     let img = image(&t.path().join("img2"));
     let opts = ConfigOptions { user: Some("ghost".into()), ..Default::default() };
     assert!(matches!(
-        unpack_bundle(&img, &t.path().join("b2"), &opts, &Progress::quiet()),
+        unpack_bundle(&img, &t.path().join("b2"), &opts, &Progress::quiet(), &Budget::unlimited()),
         Err(Error::UserNotFound(_))
     ));
     assert!(!t.path().join("b2").exists());
@@ -74,7 +77,8 @@ fn create_mounts_an_overlay_and_remove_cleans_up() {
     let store = Store::open(&t.path().join("store")).unwrap();
     let img = image(&t.path().join("img"));
     let b = t.path().join("bundle");
-    let rec = create_bundle(&store, &img, &b, &ConfigOptions::default(), &Progress::quiet()).unwrap();
+    let rec =
+        create_bundle(&store, &img, &b, &ConfigOptions::default(), &Progress::quiet(), &Budget::unlimited()).unwrap();
     // Whatever the assertions say, unmount and delete before reporting.
     let checks = std::panic::catch_unwind(|| {
         assert!(is_mountpoint(&b.join("rootfs")).unwrap());
@@ -84,7 +88,7 @@ fn create_mounts_an_overlay_and_remove_cleans_up() {
         assert!(b.join(".overlay/upper/new").is_file());
         assert_eq!(store.bundles().unwrap().0, vec![rec.clone()]);
         // gc keeps layers in use.
-        assert!(store.gc().unwrap().layers.is_empty());
+        assert!(store.gc(false).unwrap().layers.is_empty());
     });
     remove_bundle(&b, true).unwrap();
     if let Err(p) = checks {
@@ -92,5 +96,5 @@ fn create_mounts_an_overlay_and_remove_cleans_up() {
     }
     assert!(!b.exists());
     assert!(store.bundles().unwrap().0.is_empty());
-    assert_eq!(store.gc().unwrap().layers.len(), 2);
+    assert_eq!(store.gc(false).unwrap().layers.len(), 2);
 }

@@ -5,13 +5,15 @@
 
 use std::sync::Arc;
 
-use oci_spec::image::Digest;
+use oci_spec::image::{Digest, ImageConfiguration};
 use serde::Deserialize;
 
 use super::blob::{parse_digest, read_verified, sha256_of};
 use super::layout::{build_layers, parse_config, Image};
+use super::platform::Platform;
 use super::reference::Selector;
 use super::source::Source;
+use super::tags::TagInfo;
 use super::{Error, Result};
 
 #[derive(Debug, Deserialize)]
@@ -38,12 +40,47 @@ fn clean(p: &str) -> String {
     super::tarindex::clean_name(std::path::Path::new(p))
 }
 
-/// Open the image `sel` picks from the docker archive in `src`.
-pub fn open(src: Arc<Source>, sel: &Selector, name: &str) -> Result<Image> {
+fn read_entries(src: &Source, name: &str) -> Result<Vec<Entry>> {
     let (r, size) = src.open("manifest.json")?.ok_or_else(|| Error::MissingBlob(format!("{name}/manifest.json")))?;
     let body = read_verified(r, None, Some(size), "manifest.json")?;
-    let entries: Vec<Entry> = serde_json::from_slice(&body)
-        .map_err(|source| Error::Json { what: format!("`manifest.json` of `{name}`"), source })?;
+    serde_json::from_slice(&body).map_err(|source| Error::Json { what: format!("`manifest.json` of `{name}`"), source })
+}
+
+/// An entry's config, verified against the digest its file name claims.
+fn read_config(src: &Source, entry: &Entry) -> Result<(Digest, ImageConfiguration)> {
+    let cpath = clean(&entry.config);
+    let cdigest = digest_from_name(&cpath);
+    let (r, size) = src.open(&cpath)?.ok_or_else(|| Error::MissingBlob(cpath.clone()))?;
+    let cbody = read_verified(r, cdigest.as_ref(), Some(size), &cpath)?;
+    let config_digest = match cdigest {
+        Some(d) => d,
+        None => parse_digest(&sha256_of(&cbody))?,
+    };
+    Ok((config_digest, parse_config(&cbody, &cpath)?))
+}
+
+/// `imgtool tags` for a docker archive: each image's `RepoTags` (one row
+/// per tag) with its config digest and platform.
+pub fn tags(src: &Source, name: &str) -> Result<Vec<TagInfo>> {
+    let mut out = Vec::new();
+    for e in read_entries(src, name)? {
+        let (digest, cfg) = read_config(src, &e)?;
+        let platform =
+            Platform { os: cfg.os().to_string(), arch: cfg.architecture().to_string(), variant: cfg.variant().clone() };
+        let tags: Vec<Option<String>> = match e.repo_tags.as_deref() {
+            Some(t) if !t.is_empty() => t.iter().cloned().map(Some).collect(),
+            _ => vec![None],
+        };
+        for tag in tags {
+            out.push(TagInfo { tag, digest: digest.to_string(), platforms: vec![platform.to_string()] });
+        }
+    }
+    Ok(out)
+}
+
+/// Open the image `sel` picks from the docker archive in `src`.
+pub fn open(src: Arc<Source>, sel: &Selector, name: &str) -> Result<Image> {
+    let entries = read_entries(&src, name)?;
     let tags = || {
         let t: Vec<String> = entries.iter().flat_map(|e| e.repo_tags.clone().unwrap_or_default()).collect();
         if t.is_empty() {
@@ -74,15 +111,7 @@ pub fn open(src: Arc<Source>, sel: &Selector, name: &str) -> Result<Image> {
             .find(|e| digest_from_name(&clean(&e.config)).as_ref() == Some(d))
             .ok_or_else(|| Error::TagNotFound { tag: d.to_string(), path: name.into(), available: tags() })?,
     };
-    let cpath = clean(&entry.config);
-    let cdigest = digest_from_name(&cpath);
-    let (r, size) = src.open(&cpath)?.ok_or_else(|| Error::MissingBlob(cpath.clone()))?;
-    let cbody = read_verified(r, cdigest.as_ref(), Some(size), &cpath)?;
-    let config_digest = match cdigest {
-        Some(d) => d,
-        None => parse_digest(&sha256_of(&cbody))?,
-    };
-    let config = parse_config(&cbody, &cpath)?;
+    let (config_digest, config) = read_config(&src, entry)?;
     let descs = entry
         .layers
         .iter()

@@ -159,6 +159,34 @@ pub fn remove_all_at(dir: BorrowedFd<'_>, name: &OsStr) -> nix::Result<()> {
     }
 }
 
+/// Remove `path` and everything below it (never following a symlink); a
+/// missing path is fine. A directory the caller owns but may not write (an
+/// image's 0555 directories, unpacked rootless) is made writable first.
+pub fn remove_tree(path: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            make_writable(path);
+            std::fs::remove_dir_all(path).map_err(|e| Error::io("remove", path, e))
+        }
+        Err(e) => Err(Error::io("remove", path, e)),
+    }
+}
+
+/// `u+rwx` on every directory from `path` down, best effort.
+fn make_writable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(md) = std::fs::symlink_metadata(path) else { return };
+    if !md.is_dir() {
+        return;
+    }
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(md.permissions().mode() | 0o700));
+    for e in std::fs::read_dir(path).into_iter().flatten().flatten() {
+        make_writable(&e.path());
+    }
+}
+
 /// The names in directory `dir` (without `.` and `..`).
 pub fn list_dir(dir: BorrowedFd<'_>) -> nix::Result<Vec<OsString>> {
     let fd = openat(dir, ".", DIR_FLAGS, Mode::empty())?;

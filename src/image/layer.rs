@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::blob::{HashingReader, VerifyingReader};
+use super::budget::Budget;
 use super::layout::LayerDesc;
 use super::source::Source;
 use super::{Error, Result};
@@ -208,24 +209,32 @@ impl Read for ChunkReader {
 
 /// Stream `layer` from `src` onto `dir`, then verify it. Decompression and
 /// hashing run on their own thread, writing files on this one, joined by a
-/// small bounded queue (memory stays constant). Errors name the layer.
+/// small bounded queue (memory stays constant); the decoding side charges
+/// `budget` and stops at its caps. Errors name the layer.
 pub fn apply_image_layer(
     src: &Source,
     layer: &LayerDesc,
     dir: &std::path::Path,
     mode: super::ApplyMode,
     counter: Option<Arc<AtomicU64>>,
+    budget: &Budget,
 ) -> Result<super::ApplyStats> {
     let wrap = |e: Error| Error::Layer { layer: layer.diff_id.to_string(), source: Box::new(e) };
     let mut stream = open_layer(src, layer, counter).map_err(wrap)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(16);
     std::thread::scope(|s| {
         s.spawn(move || {
+            let mut total = 0u64;
             loop {
                 let mut buf = vec![0u8; BUF];
                 match read_full_with(|b| stream.read_unhashed(b), &mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
+                        total += n as u64;
+                        if let Err(e) = budget.charge(total, n as u64) {
+                            let _ = tx.send(Chunk::End(Err(e)));
+                            return;
+                        }
                         buf.truncate(n);
                         if tx.send(Chunk::Data(buf)).is_err() {
                             return; // the applier failed and hung up

@@ -16,12 +16,12 @@ use super::source::Source;
 use super::tarindex::TarIndex;
 use super::{docker, Error, Result};
 
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const MAX_DEPTH: usize = 8;
 
-const INDEX_TYPES: [&str; 2] =
+pub(crate) const INDEX_TYPES: [&str; 2] =
     ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
-const MANIFEST_TYPES: [&str; 2] =
+pub(crate) const MANIFEST_TYPES: [&str; 2] =
     ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
 
 /// One layer of a resolved image.
@@ -65,7 +65,7 @@ pub fn chain_ids(diff_ids: &[Digest]) -> Result<Vec<Digest>> {
     Ok(out)
 }
 
-fn open_source(r: &ImageRef) -> Result<(Source, Transport)> {
+pub(crate) fn open_source(r: &ImageRef) -> Result<(Source, Transport)> {
     let path = &r.path;
     let meta = std::fs::metadata(path).map_err(|e| super::Error::io("open image", path, e))?;
     if meta.is_dir() {
@@ -98,7 +98,7 @@ pub fn open_image(r: &ImageRef, want: &Platform, explicit: bool) -> Result<Image
     }
 }
 
-fn read_blob(src: &Source, d: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
+pub(crate) fn read_blob(src: &Source, d: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
     let (r, _) = src.open_blob(d)?;
     read_verified(r, Some(d), size, d.as_ref())
 }
@@ -114,35 +114,76 @@ fn is_index(desc: &Descriptor, body: Option<&[u8]>) -> bool {
     body.and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()).is_some_and(|v| v.get("manifests").is_some())
 }
 
-/// Flatten `descs` into manifest candidates with their platforms, loading
-/// nested indexes (a nested index's platform applies to its children that
-/// have none).
-fn flatten(
-    src: &Source,
-    descs: &[Descriptor],
-    inherited: Option<Platform>,
-    depth: usize,
-    out: &mut Vec<(Descriptor, Option<Platform>)>,
-) -> Result<()> {
-    if depth > MAX_DEPTH {
-        return Err(Error::TooDeep(MAX_DEPTH));
-    }
-    for d in descs {
-        let plat = d.platform().as_ref().map(Platform::from_oci).or_else(|| inherited.clone());
-        let mt = d.media_type().to_string();
-        if INDEX_TYPES.contains(&mt.as_str()) {
-            let body = read_blob(src, d.digest(), Some(d.size()))?;
-            let idx = parse_index(&body, d.digest().as_ref())?;
-            flatten(src, idx.manifests(), plat, depth + 1, out)?;
-        } else if MANIFEST_TYPES.contains(&mt.as_str()) {
-            out.push((d.clone(), plat));
-        }
-        // Anything else (attestations, artifacts) is not an image: skipped.
-    }
-    Ok(())
+/// The most descriptors a walk reads from nested indexes. index.json itself
+/// is bounded by the blob size cap; this bounds what it fans out to.
+pub(crate) const MAX_DESCRIPTORS: usize = 10_000;
+
+/// A walk over nested indexes: each digest is taken once (a hostile index
+/// listing the same child index many times, at every level, would otherwise
+/// cost `fan-out ^ depth` reads; a repeated manifest is one candidate), and
+/// the descriptors seen in nested indexes are capped.
+pub(crate) struct Walk<'a> {
+    src: &'a Source,
+    seen: std::collections::HashSet<String>,
+    descriptors: usize,
 }
 
-fn parse_index(body: &[u8], what: &str) -> Result<ImageIndex> {
+impl<'a> Walk<'a> {
+    pub(crate) fn new(src: &'a Source) -> Self {
+        Walk { src, seen: std::collections::HashSet::new(), descriptors: 0 }
+    }
+
+    /// Start a new walk that shares this one's descriptor count.
+    pub(crate) fn forget_seen(&mut self) {
+        self.seen.clear();
+    }
+
+    /// Flatten `descs` into manifest candidates with their platforms,
+    /// loading nested indexes (a nested index's platform applies to its
+    /// children that have none).
+    pub(crate) fn flatten(
+        &mut self,
+        descs: &[Descriptor],
+        inherited: Option<Platform>,
+        depth: usize,
+        out: &mut Vec<(Descriptor, Option<Platform>)>,
+    ) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return Err(Error::TooDeep(MAX_DEPTH));
+        }
+        if depth > 0 {
+            self.descriptors += descs.len();
+            if self.descriptors > MAX_DESCRIPTORS {
+                return Err(Error::TooManyDescriptors(MAX_DESCRIPTORS));
+            }
+        }
+        for d in descs {
+            let plat = d.platform().as_ref().map(Platform::from_oci).or_else(|| inherited.clone());
+            let mt = d.media_type().to_string();
+            if INDEX_TYPES.contains(&mt.as_str()) {
+                if !self.seen.insert(d.digest().to_string()) {
+                    continue; // walked already: its manifests are in `out`
+                }
+                let body = read_blob(self.src, d.digest(), Some(d.size()))?;
+                let idx = parse_index(&body, d.digest().as_ref())?;
+                self.flatten(idx.manifests(), plat, depth + 1, out)?;
+            } else if MANIFEST_TYPES.contains(&mt.as_str()) && self.seen.insert(d.digest().to_string()) {
+                out.push((d.clone(), plat));
+            }
+            // Anything else (attestations, artifacts) is not an image: skipped.
+        }
+        Ok(())
+    }
+}
+
+/// The layout's `index.json`.
+pub(crate) fn read_top_index(src: &Source) -> Result<ImageIndex> {
+    let (r, size) = src.open("index.json")?.ok_or_else(|| Error::MissingBlob(format!("{}/index.json", src.name())))?;
+    let body = read_verified(r, None, Some(size), &format!("{}/index.json", src.name()))?;
+    parse_index(&body, "index.json")
+}
+
+pub(crate) fn parse_index(body: &[u8], what: &str) -> Result<ImageIndex> {
     ImageIndex::from_reader(body).map_err(|source| Error::Oci { what: format!("index `{what}`"), source })
 }
 
@@ -156,9 +197,7 @@ fn list<I: IntoIterator<Item = String>>(items: I) -> String {
 }
 
 fn open_oci(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, explicit: bool) -> Result<Image> {
-    let (r, size) = src.open("index.json")?.ok_or_else(|| Error::MissingBlob(format!("{}/index.json", src.name())))?;
-    let body = read_verified(r, None, Some(size), &format!("{}/index.json", src.name()))?;
-    let top = parse_index(&body, "index.json")?;
+    let top = read_top_index(&src)?;
     let tag_of = |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME).cloned());
     let tags: BTreeSet<String> = top.manifests().iter().filter_map(tag_of).collect();
 
@@ -198,7 +237,7 @@ fn open_oci(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, expli
     };
 
     let mut cands = Vec::new();
-    flatten(&src, &roots, None, 0, &mut cands)?;
+    Walk::new(&src).flatten(&roots, None, 0, &mut cands)?;
     let plats: Vec<Option<Platform>> = cands.iter().map(|(_, p)| p.clone()).collect();
     let available = || list(plats.iter().map(|p| p.as_ref().map_or("unknown".into(), Platform::to_string)));
     let pick = if cands.len() == 1 && plats[0].is_none() { Some(0) } else { platform::select(&plats, want) };

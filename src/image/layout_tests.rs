@@ -18,7 +18,7 @@ fn open(r: &str) -> Result<Image> {
 fn unpack(img: &Image) -> Result<tempfile::TempDir> {
     let t = tempfile::tempdir()?;
     for l in &img.layers {
-        apply_image_layer(&img.source, l, t.path(), ApplyMode::Flat, None)?;
+        apply_image_layer(&img.source, l, t.path(), ApplyMode::Flat, None, &crate::image::budget::Budget::unlimited())?;
     }
     Ok(t)
 }
@@ -157,4 +157,45 @@ fn wrong_diff_id_and_media_type_are_errors() {
     let m = lay.image(&[(l.clone(), "application/x-unknown", l)], "amd64", json!({}));
     lay.index(vec![m]);
     assert!(matches!(open(&t.path().display().to_string()), Err(Error::MediaType(_))));
+}
+
+/// Store a nested index listing `child` `n` times; returns its descriptor.
+fn fan_out(lay: &Layout, child: &serde_json::Value, n: usize) -> serde_json::Value {
+    let idx = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": vec![child.clone(); n]});
+    let (d, s) = lay.blob(&serde_json::to_vec(&idx).unwrap());
+    json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": s})
+}
+
+#[test]
+fn a_fan_out_index_is_walked_once_per_digest() {
+    // Seven levels of 200 repeated children: 200^6 walks without a visited
+    // set, seven blob reads with one.
+    let t = tempfile::tempdir().unwrap();
+    let lay = Layout::new(t.path());
+    let mut desc = lay.image(&layers()[2..], "amd64", json!({"Cmd": ["sh"]}));
+    for _ in 0..7 {
+        desc = fan_out(&lay, &desc, 200);
+    }
+    let top: Descriptor = serde_json::from_value(desc.clone()).unwrap();
+    lay.index(vec![tagged(desc, "latest")]);
+    let src = Source::Dir(t.path().to_path_buf());
+    let mut walk = Walk::new(&src);
+    let mut out = Vec::new();
+    walk.flatten(&[top], None, 0, &mut out).unwrap();
+    assert_eq!(walk.seen.len(), 7 + 1, "each index read once, and the manifest");
+    assert_eq!(walk.descriptors, 7 * 200);
+    assert_eq!(out.len(), 1, "the one manifest, found once");
+    assert_eq!(open(&t.path().display().to_string()).unwrap().layers.len(), 1);
+}
+
+#[test]
+fn descriptors_in_nested_indexes_are_capped() {
+    let t = tempfile::tempdir().unwrap();
+    let lay = Layout::new(t.path());
+    let m = lay.image(&layers()[2..], "amd64", json!({"Cmd": ["sh"]}));
+    let wide = fan_out(&lay, &m, MAX_DESCRIPTORS + 1);
+    lay.index(vec![tagged(wide, "latest")]);
+    let err = open(&t.path().display().to_string()).unwrap_err();
+    assert!(matches!(err, Error::TooManyDescriptors(MAX_DESCRIPTORS)), "{err:?}");
 }

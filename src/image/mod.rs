@@ -12,23 +12,29 @@
 
 mod apply;
 mod blob;
+pub mod budget;
 pub mod bundle;
 pub mod container;
 mod docker;
 mod error;
-mod fsops;
+pub(crate) mod fsops;
 pub mod inspect;
 pub mod layer;
 pub mod layout;
+pub mod lifecycle;
 pub mod overlay;
 pub mod platform;
 pub mod progress;
 pub mod reference;
+pub mod rootless;
 mod source;
 pub mod store;
+pub mod tags;
 mod tarindex;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod units;
+pub mod usage;
 pub mod user;
 
 pub use apply::{apply_layer, ApplyMode, ApplyStats};

@@ -7,20 +7,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::units::human;
+
 /// Byte counters for a set of layers, and the thread drawing them.
 pub struct Progress {
     counters: Vec<(String, Option<u64>, Arc<AtomicU64>)>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-}
-
-fn human(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1}GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1}MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1}KiB", n as f64 / 1024.0),
-        n => format!("{n}B"),
-    }
 }
 
 fn render(counters: &[(String, Option<u64>, Arc<AtomicU64>)]) -> String {
@@ -88,7 +81,6 @@ mod tests {
     #[test]
     fn renders_sizes() {
         let c = vec![("abc".to_string(), Some(2048), Arc::new(AtomicU64::new(1024)))];
-        assert_eq!(render(&c), "abc 1.0KiB/2.0KiB");
-        assert_eq!(human(5 << 20), "5.0MiB");
+        assert_eq!(render(&c), "abc 1.0 KiB/2.0 KiB");
     }
 }

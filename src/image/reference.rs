@@ -1,6 +1,8 @@
 //! Image references as users type them: `[TRANSPORT:]PATH[:TAG]` or
 //! `[TRANSPORT:]PATH@DIGEST`, where TRANSPORT is `oci`, `oci-archive` or
 //! `docker-archive` (skopeo's names) and is guessed from PATH when omitted.
+//! Other skopeo transports (a registry, a daemon, containers-storage) are
+//! not read: they get an error that says how to copy the image over first.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -50,11 +52,28 @@ impl fmt::Display for ImageRef {
     }
 }
 
+/// Transports of containers/image (skopeo, podman) that imgtool does not
+/// speak, and registry URLs.
+const FOREIGN: [&str; 9] = [
+    "docker://",
+    "docker-daemon:",
+    "containers-storage:",
+    "dir:",
+    "ostree:",
+    "sif:",
+    "tarball:",
+    "http://",
+    "https://",
+];
+
 impl ImageRef {
     /// Parse `s`. A `:TAG` suffix is only split off when the part before it
     /// exists (or the whole string does not), so paths with colons work.
     pub fn parse(s: &str) -> Result<Self> {
         let bad = |reason: &str| Error::Reference { reference: s.to_string(), reason: reason.to_string() };
+        if let Some(t) = FOREIGN.iter().find(|t| s.starts_with(*t)).filter(|_| !Path::new(s).exists()) {
+            return Err(Error::Transport { reference: s.to_string(), transport: t.to_string() });
+        }
         let (transport, rest) = [
             ("oci:", Transport::Oci),
             ("oci-archive:", Transport::OciArchive),
@@ -117,6 +136,18 @@ mod tests {
         assert_eq!(r.selector, Selector::Default);
         assert!(ImageRef::parse("img@sha256:zz").is_err());
         assert!(ImageRef::parse("img:").is_err());
+    }
+
+    #[test]
+    fn foreign_transports_say_to_copy_first() {
+        for r in
+            ["docker://busybox:latest", "containers-storage:localhost/x", "docker-daemon:alpine:3", "https://r.io/x"]
+        {
+            let e = ImageRef::parse(r).unwrap_err();
+            assert!(matches!(e, Error::Transport { .. }), "{r}: {e:?}");
+            let msg = e.to_string();
+            assert!(msg.contains("skopeo copy") && msg.contains(r), "{msg}");
+        }
     }
 
     #[test]

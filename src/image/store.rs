@@ -6,7 +6,14 @@
 //! from doing the same work, and if both do anyway the rename loser deletes
 //! its copy. Users of layers (create) hold the store lock shared, `gc` holds
 //! it exclusive, so gc never deletes a layer a bundle is being made from.
-//! Bundles are recorded in `bundles/` so `gc` and `list` know who uses what.
+//! Bundles are recorded in `bundles/` so `gc` and `list` know who uses what;
+//! `gc` also keeps layers that a mount reads (a running container whose
+//! bundle is gone), see [`super::usage`].
+//!
+//! A store made by root marks opaque directories with `trusted.overlay.*`
+//! xattrs; one made rootless uses `user.overlay.*` and is mounted with
+//! `userxattr` (as overlayfs requires in a user namespace). `store.json`
+//! records which.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -18,12 +25,31 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use super::blob::sha256_of;
+use super::budget::Budget;
+use super::fsops::remove_tree;
 use super::layer::apply_image_layer;
 use super::progress::Progress;
+use super::usage::{describe, Usage};
 use super::{ApplyMode, Error, Image, LayerDesc, Result};
 
-/// The default store location.
+/// The default store location of root.
 pub const DEFAULT_STORE: &str = "/var/lib/berth/imgtool";
+
+/// The store used without `--store`: root's, or for a rootless caller
+/// `$XDG_DATA_HOME/berth/imgtool` (`~/.local/share/berth/imgtool`).
+pub fn default_store() -> PathBuf {
+    if !super::rootless::is_rootless() {
+        return PathBuf::from(DEFAULT_STORE);
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local/share")));
+    match data {
+        Some(d) => d.join("berth/imgtool"),
+        None => PathBuf::from(DEFAULT_STORE),
+    }
+}
 
 /// `layers/<hex>/layer.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,11 +64,31 @@ pub struct LayerInfo {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BundleRecord {
     pub bundle: PathBuf,
+    /// Empty for `unpack` bundles, which use no store.
     pub store: PathBuf,
     pub image: String,
     pub config_digest: String,
     /// Chain IDs (hex), bottom layer first.
     pub layers: Vec<String>,
+    /// The rootfs is a flat copy (`unpack`, or `create` where overlay
+    /// mounts are not permitted), not an overlay of the layers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flat: bool,
+}
+
+impl BundleRecord {
+    /// The rootfs is an overlay of store layers (and can be mounted).
+    pub fn is_overlay(&self) -> bool {
+        !self.flat && !self.store.as_os_str().is_empty()
+    }
+}
+
+/// `store.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoreConfig {
+    /// `trusted` or `user`: the xattr namespace of the layers' overlay metadata.
+    #[serde(rename = "overlayXattrs")]
+    overlay_xattrs: String,
 }
 
 /// `images/<config-hex>.json`: what was made from which image.
@@ -58,18 +104,22 @@ pub struct StoreLock {
     _lock: Flock<File>,
 }
 
-/// What `gc` removed.
+/// What `gc` removed, and what it kept because something uses it.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct GcReport {
     pub layers: Vec<String>,
     pub bytes: u64,
     pub stale_bundles: Vec<PathBuf>,
+    /// (layer hex, who uses it) for unrecorded layers a mount still reads.
+    pub kept: Vec<(String, String)>,
 }
 
 /// A layer store rooted at a directory.
 #[derive(Debug, Clone)]
 pub struct Store {
     pub root: PathBuf,
+    /// Overlay metadata in `user.overlay.*` (mount with `userxattr`).
+    pub userxattr: bool,
 }
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
@@ -88,14 +138,6 @@ pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Opt
     }
 }
 
-fn remove_tree(path: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io("remove", path, e)),
-    }
-}
-
 fn unique(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
@@ -103,7 +145,9 @@ fn unique(prefix: &str) -> String {
 }
 
 impl Store {
-    /// Open (creating) the store at `root`.
+    /// Open (creating) the store at `root`. A new store's overlay xattrs
+    /// are `user.` when imgtool runs rootless, else `trusted.`; a rootless
+    /// caller cannot use a `trusted.` store.
     pub fn open(root: &Path) -> Result<Store> {
         for d in ["layers", "tmp", "bundles", "images"] {
             let p = root.join(d);
@@ -113,7 +157,34 @@ impl Store {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| Error::io("restrict", root, e))?;
-        Ok(Store { root: root.to_path_buf() })
+        let rootless = super::rootless::is_rootless();
+        let cfg_path = root.join("store.json");
+        let userxattr = match read_json::<StoreConfig>(&cfg_path)? {
+            Some(c) => c.overlay_xattrs == "user",
+            None => {
+                // A store from before store.json holds trusted.* layers.
+                let legacy = std::fs::read_dir(root.join("layers")).is_ok_and(|mut d| d.next().is_some());
+                let user = rootless && !legacy;
+                let c = StoreConfig { overlay_xattrs: if user { "user" } else { "trusted" }.into() };
+                write_json(&cfg_path, &c)?;
+                user
+            }
+        };
+        if rootless && !userxattr {
+            return Err(Error::StoreKind { store: root.to_path_buf() });
+        }
+        Ok(Store { root: root.to_path_buf(), userxattr })
+    }
+
+    /// The store of an existing bundle record, without creating anything.
+    pub fn existing(root: &Path) -> Result<Store> {
+        let userxattr = read_json::<StoreConfig>(&root.join("store.json"))?.is_some_and(|c| c.overlay_xattrs == "user");
+        Ok(Store { root: root.to_path_buf(), userxattr })
+    }
+
+    /// How this store's layers are applied.
+    pub fn apply_mode(&self) -> ApplyMode {
+        ApplyMode::Overlay { userxattr: self.userxattr }
     }
 
     fn lock(&self, arg: FlockArg) -> Result<StoreLock> {
@@ -146,7 +217,7 @@ impl Store {
 
     /// Make sure every layer of `img` is in the store (missing ones are
     /// unpacked in parallel); returns their `diff` dirs, bottom first.
-    pub fn ensure_layers(&self, img: &Image, progress: &Progress) -> Result<Vec<PathBuf>> {
+    pub fn ensure_layers(&self, img: &Image, progress: &Progress, budget: &Budget) -> Result<Vec<PathBuf>> {
         let missing: Vec<usize> =
             (0..img.layers.len()).filter(|&i| !self.has_layer(img.layers[i].chain_id.as_ref())).collect();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(missing.len()).min(4);
@@ -159,7 +230,7 @@ impl Store {
                     while !failed.load(Ordering::Relaxed) {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = missing.get(k) else { break };
-                        if let Err(e) = self.unpack_layer(img, &img.layers[i], progress.counter(i)) {
+                        if let Err(e) = self.unpack_layer(img, &img.layers[i], progress.counter(i), budget) {
                             failed.store(true, Ordering::Relaxed);
                             if let Ok(mut g) = first_error.lock() {
                                 g.get_or_insert(e);
@@ -180,6 +251,7 @@ impl Store {
         img: &Image,
         layer: &LayerDesc,
         counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+        budget: &Budget,
     ) -> Result<()> {
         let chain = layer.chain_id.to_string();
         let hex = layer.chain_id.digest().to_string();
@@ -195,7 +267,7 @@ impl Store {
         let result = (|| {
             let diff = tmp.join("diff");
             std::fs::create_dir_all(&diff).map_err(|e| Error::io("create", &diff, e))?;
-            let stats = apply_image_layer(&img.source, layer, &diff, ApplyMode::Overlay, counter)?;
+            let stats = apply_image_layer(&img.source, layer, &diff, self.apply_mode(), counter, budget)?;
             let info = LayerInfo {
                 chain_id: chain.clone(),
                 diff_id: layer.diff_id.to_string(),
@@ -298,9 +370,12 @@ impl Store {
     }
 
     /// Delete layers no live bundle uses, stale bundle records, leftovers in
-    /// `tmp/`, and image records whose layers are gone.
-    pub fn gc(&self) -> Result<GcReport> {
+    /// `tmp/`, and image records whose layers are gone. A layer that no
+    /// record names but a mount still reads (a container whose bundle was
+    /// removed with `--force`) is kept, unless `force`.
+    pub fn gc(&self, force: bool) -> Result<GcReport> {
         let _lock = self.lock_exclusive()?;
+        let usage = Usage::scan();
         let mut report = GcReport::default();
         let (live, stale) = self.bundles()?;
         for p in stale {
@@ -312,6 +387,11 @@ impl Store {
         let used: BTreeSet<String> = live.iter().flat_map(|b| b.layers.iter().cloned()).collect();
         for (hex, info) in self.layers()? {
             if used.contains(&hex) {
+                continue;
+            }
+            let users = usage.layer_users(&self.layer_dir(&hex).join("diff"));
+            if !users.is_empty() && !force {
+                report.kept.push((hex, describe(&users)));
                 continue;
             }
             // Rename first so a half-deleted layer never looks stored.

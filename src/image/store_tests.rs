@@ -1,4 +1,5 @@
 use super::*;
+use crate::image::budget::Budget;
 use crate::image::testutil::{gzip, Layout, TarBuilder, GZIP};
 use crate::image::{open_image, ImageRef, Platform};
 use serde_json::json;
@@ -40,17 +41,19 @@ fn layers_are_stored_once_and_shared_by_chain_id() {
     // Two "processes" unpacking the same image at once, plus another image
     // sharing the base layer.
     std::thread::scope(|s| {
-        s.spawn(|| store.ensure_layers(&a, &Progress::quiet()).unwrap());
-        s.spawn(|| Store::open(&store.root).unwrap().ensure_layers(&a, &Progress::quiet()).unwrap());
-        s.spawn(|| store.ensure_layers(&b, &Progress::quiet()).unwrap());
+        s.spawn(|| store.ensure_layers(&a, &Progress::quiet(), &Budget::unlimited()).unwrap());
+        s.spawn(|| {
+            Store::open(&store.root).unwrap().ensure_layers(&a, &Progress::quiet(), &Budget::unlimited()).unwrap()
+        });
+        s.spawn(|| store.ensure_layers(&b, &Progress::quiet(), &Budget::unlimited()).unwrap());
     });
     assert_eq!(store.layers().unwrap().len(), 3, "base shared, two tops");
     assert!(tmp_is_empty(&store));
-    let dirs = store.ensure_layers(&a, &Progress::quiet()).unwrap();
+    let dirs = store.ensure_layers(&a, &Progress::quiet(), &Budget::unlimited()).unwrap();
     assert!(dirs[1].join("only-a").is_file());
     assert!(std::fs::symlink_metadata(dirs[1].join("base")).unwrap().file_type().is_char_device());
     // Nothing uses them: gc removes all.
-    let report = store.gc().unwrap();
+    let report = store.gc(false).unwrap();
     assert_eq!(report.layers.len(), 3);
     assert!(store.layers().unwrap().is_empty());
 }
@@ -67,7 +70,7 @@ fn a_corrupt_layer_leaves_nothing_in_the_store() {
     let mut data = std::fs::read(&blob).unwrap();
     data.truncate(data.len() / 2);
     std::fs::write(&blob, data).unwrap();
-    let e = store.ensure_layers(&img, &Progress::quiet()).unwrap_err();
+    let e = store.ensure_layers(&img, &Progress::quiet(), &Budget::unlimited()).unwrap_err();
     assert!(matches!(e, Error::Layer { .. }), "{e:?}");
     assert!(!store.has_layer(img.layers[1].chain_id.as_ref()));
     assert!(tmp_is_empty(&store));

@@ -93,6 +93,45 @@ impl TarBuilder {
         self.file(name, data, 0o644)
     }
 
+    /// A directory with PAX xattrs.
+    pub fn dir_xattr(&mut self, name: &str, xattrs: &[(&str, &str)]) -> &mut Self {
+        let pax: Vec<(String, Vec<u8>)> =
+            xattrs.iter().map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.as_bytes().to_vec())).collect();
+        self.b.append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), v.as_slice()))).unwrap();
+        self.dir(name, 0o755)
+    }
+
+    /// An old-GNU sparse file of `real_size` bytes: one hole, then `data`.
+    pub fn gnu_sparse(&mut self, name: &str, real_size: u64, data: &[u8]) -> &mut Self {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::GNUSparse);
+        h.set_mode(0o644);
+        h.set_mtime(1_600_000_000);
+        h.set_path(name).unwrap();
+        let g = h.as_gnu_mut().unwrap();
+        g.sparse[0].set_offset(real_size - data.len() as u64);
+        g.sparse[0].set_length(data.len() as u64);
+        g.set_real_size(real_size);
+        self.push(h, data)
+    }
+
+    /// A PAX (format 1.0) sparse file as GNU tar writes it: the real name and
+    /// size in `GNU.sparse.*` records, the map and data as the member body.
+    pub fn pax_sparse(&mut self, name: &str, real_size: u64) -> &mut Self {
+        let real = real_size.to_string();
+        let recs: [(&str, &[u8]); 4] = [
+            ("GNU.sparse.major", b"1"),
+            ("GNU.sparse.minor", b"0"),
+            ("GNU.sparse.name", name.as_bytes()),
+            ("GNU.sparse.realsize", real.as_bytes()),
+        ];
+        self.b.append_pax_extensions(recs).unwrap();
+        let mut body = format!("1\n{}\n1\n", real_size - 1).into_bytes();
+        body.resize(512, 0);
+        body.push(b'x');
+        self.push(header(tar::EntryType::Regular, "GNUSparseFile.0/f", 0o644), &body)
+    }
+
     pub fn finish(&mut self) -> Vec<u8> {
         let b = std::mem::replace(&mut self.b, tar::Builder::new(Vec::new()));
         b.into_inner().unwrap()

@@ -22,7 +22,27 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
     let path = dir.join("config.json");
     let raw = std::fs::read(&path).ctx(|| format!("read `{}`", path.display()))?;
     let spec = parse_spec(&raw)?;
+    check_rootfs_mounted(&dir, &spec)?;
     Ok(Bundle { dir, spec, raw })
+}
+
+/// An imgtool overlay bundle whose overlay is not mounted (after a reboot or
+/// an unmount) shows the bare mount point, which imgtool marks: refuse it
+/// with the fix, rather than fail later at the first mount inside it.
+fn check_rootfs_mounted(dir: &Path, spec: &Spec) -> Result<()> {
+    let Some(root) = spec.root().as_ref() else { return Ok(()) };
+    let rootfs = dir.join(root.path());
+    if std::fs::symlink_metadata(rootfs.join(crate::image::overlay::NOT_MOUNTED)).is_ok() {
+        return Err(Error::config(
+            "root.path",
+            format!(
+                "`{}` is the mount point of an imgtool overlay with nothing mounted on it: run `imgtool mount {}`",
+                rootfs.display(),
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Parse config bytes; a type error names the JSON path of the bad field.
@@ -62,6 +82,17 @@ mod tests {
     #[test]
     fn bad_json_is_an_error() {
         assert!(parse_spec(b"{").is_err());
+    }
+
+    #[test]
+    fn an_unmounted_imgtool_rootfs_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("rootfs")).unwrap();
+        let spec = parse_spec(br#"{"ociVersion":"1.0.2","root":{"path":"rootfs"}}"#).unwrap();
+        assert!(check_rootfs_mounted(t.path(), &spec).is_ok());
+        crate::image::overlay::guard_mount_point(&t.path().join("rootfs")).unwrap();
+        let e = check_rootfs_mounted(t.path(), &spec).unwrap_err().to_string();
+        assert!(e.contains("imgtool mount"), "{e}");
     }
 
     #[test]
