@@ -68,6 +68,12 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     // processes (in the container too, once it shares our pid namespace
     // with `exec`'d ones) from opening /proc/<pid>/exe or our memory.
     let _ = nix::sys::prctl::set_dumpable(false);
+    // A session of its own, as runc's init (nsexec setsid()): CRIU cannot
+    // checkpoint a pid namespace whose session leader is outside it. With
+    // a terminal, `setup_console` makes the session.
+    if !plan.terminal {
+        nix::unistd::setsid().ctx(|| "create a session".to_string())?;
+    }
     let in_userns = plan.ns.has_userns() || plan.outer_userns;
     if plan.ns.creates(LinuxNamespaceType::User) {
         attrs::become_root()?;
@@ -249,6 +255,9 @@ fn setup_rootfs(plan: &Plan, fds: &InitFds, in_userns: bool, cwd: &Path) -> Resu
     let state = create_hooks(plan, fds)?;
     finish::pivot(root.as_fd(), &plan.rootfs.rootfs, plan.no_pivot)?;
     drop(root);
+    if plan.rootfs.setup_dev {
+        dev::reopen_dev_null()?;
+    }
     set_sysctls(plan)?;
     for p in &plan.rootfs.masked {
         finish::mask_path(p)?;

@@ -79,3 +79,21 @@ pub fn mount_console(slave_path: &Path) -> Result<()> {
     mount(Some(slave_path), &fd_path(target.as_fd()), NONE, MsFlags::MS_BIND, NONE)
         .ctx(|| format!("bind `{}` onto /dev/console", slave_path.display()))
 }
+
+/// Stdio that is the host's /dev/null becomes the container's own /dev/null
+/// (after pivot_root), as runc's reOpenDevNull does: CRIU cannot checkpoint
+/// a descriptor of a file on a mount outside the container.
+pub fn reopen_dev_null() -> Result<()> {
+    let null = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC, Mode::empty())
+        .ctx(|| "open the container's /dev/null".to_string())?;
+    let rdev = nix::sys::stat::fstat(null.as_fd()).ctx(|| "stat the container's /dev/null".to_string())?.st_rdev;
+    let is_null = |fd: BorrowedFd<'_>| {
+        nix::sys::stat::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == rdev)
+    };
+    let stdio =
+        [is_null(std::io::stdin().as_fd()), is_null(std::io::stdout().as_fd()), is_null(std::io::stderr().as_fd())];
+    for (n, _) in stdio.iter().enumerate().filter(|(_, null)| **null) {
+        crate::sys::process::dup_onto(null.as_fd(), n as i32).ctx(|| format!("reopen /dev/null on descriptor {n}"))?;
+    }
+    Ok(())
+}
