@@ -8,7 +8,7 @@ use berth::logging::{self, Format};
 use berth::Error;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cli::go_style_flags(std::env::args_os()));
     let format = if cli.log_format == "json" { Format::Json } else { Format::Text };
     logging::init(cli.log.as_deref(), format, cli.debug);
     match cli::run(cli) {
