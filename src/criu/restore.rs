@@ -86,6 +86,11 @@ pub fn restore(
     console: Option<OwnedFd>,
 ) -> Result<Restored> {
     let dir = ContainerDir::new(root, &o.id)?;
+    // `reserve` below is what settles a race; this is for a clear error
+    // before the checkpoint is looked at.
+    if dir.exists() {
+        return Err(Error::Exists(o.id.clone()));
+    }
     let spec = &bundle.spec;
     let ns = crate::namespaces::plan(spec.linux().as_ref())?;
     crate::spec::validate::validate(spec, &ns)?;
@@ -183,7 +188,7 @@ pub fn restore(
             let (Some(sock), Some(master)) = (&console, fd) else {
                 return Err(Error::Init("CRIU restored a terminal, but there is no console socket for it".into()));
             };
-            crate::terminal::send_fd(sock.as_fd(), master.as_fd(), "")
+            crate::terminal::send_fd(sock.as_fd(), master.as_fd(), "orphan-pts-master")
         }
         _ => Ok(()),
     })?;
