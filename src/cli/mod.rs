@@ -31,7 +31,8 @@ use crate::state::store::ContainerDir;
 #[command(
     name = "berth",
     about = "berth: an OCI container runtime with runc's command line",
-    disable_version_flag = true
+    disable_version_flag = true,
+    args_override_self = true
 )]
 pub struct Cli {
     /// Root directory for container state
@@ -263,6 +264,8 @@ mod tests {
                 "network",
                 "id",
             ],
+            // podman 4.3 repeats --leave-running; Go's flags take the last
+            &["checkpoint", "--leave-running", "--leave-running", "id"],
             &["checkpoint", "--lazy-pages", "--status-fd", "5", "--page-server", "127.0.0.1:27277", "id"],
             &[
                 "restore",
