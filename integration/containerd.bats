@@ -118,3 +118,25 @@ setup() {
 	assert_output_contains "no such file or directory"
 	cctr containers delete "$CID" 2>/dev/null || true
 }
+
+@test "ctr tasks checkpoint: pause, checkpoint --leave-running, resume; the task runs on (--exit stops it)" {
+	requires criu
+	# the shim runs the runtime with containerd's environment: --criu via a wrapper
+	printf '#!/bin/sh\nexec "%s" --criu "%s" "$@"\n' "$RUNTIME" "$CRIU" >"$WORK/runtime-criu"
+	chmod +x "$WORK/runtime-criu"
+	cctr run -d --runc-binary "$WORK/runtime-criu" --fifo-dir "$CD/fifo" "$IMAGE" "$CID" \
+		sh -c 'i=0; while :; do echo $i > /tmp/count; i=$((i+1)); sleep 0.1; done'
+	run cctr tasks checkpoint --image-path "$WORK/image" --work-path "$WORK/work" "$CID"
+	[ "$status" -eq 0 ] || fail "checkpoint failed: $output" "$(tail -n 5 "$CD/containerd.log")"
+	[ -f "$WORK/image/inventory.img" ] || fail "no CRIU images in $WORK/image"
+	run cctr tasks ls
+	assert_output_contains RUNNING
+	a=$(cctr tasks exec --exec-id c1 "$CID" cat /tmp/count)
+	retry 50 0.1 eval '[ "$(cctr tasks exec --exec-id c2-$RANDOM "$CID" cat /tmp/count)" -gt "$a" ]'
+
+	run cctr tasks checkpoint --exit --image-path "$WORK/image2" "$CID"
+	[ "$status" -eq 0 ] || fail "checkpoint --exit failed: $output"
+	retry 50 0.1 eval 'cctr tasks ls | grep "$CID" | grep -q STOPPED'
+	cctr tasks delete "$CID"
+	cctr containers delete "$CID"
+}
