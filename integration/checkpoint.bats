@@ -184,6 +184,22 @@ teardown() {
 	awk 'NR - 1 != $0 { print "line " NR ": " $0; exit 1 }' "$echo_file"
 }
 
+@test "--empty-ns network: the network namespace comes back unconfigured (loopback down)" {
+	requires criu
+	make_bundle "$WORK/bundle" sh -c "ip link set lo up; $COUNTER"
+	update_config '.process.capabilities.bounding += ["CAP_NET_ADMIN"] | .process.capabilities.effective += ["CAP_NET_ADMIN"] | .process.capabilities.permitted += ["CAP_NET_ADMIN"]'
+	runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	wait_count_above 1
+	run runtime exec "$CID" cat /sys/class/net/lo/operstate
+	assert_output unknown
+	run cr checkpoint --empty-ns network --image-path "$WORK/image" "$CID"
+	assert_success
+	cr restore -b "$BUNDLE" -d --empty-ns network --image-path "$WORK/image" "$CID" </dev/null >/dev/null 2>&1
+	wait_count_above "$(count)"
+	run runtime exec "$CID" cat /sys/class/net/lo/operstate
+	assert_output down
+}
+
 @test "file locks: refused without --file-locks, held again after restore with it" {
 	requires criu python3
 	make_bundle "$WORK/bundle" /usr/bin/python3 -c 'import fcntl, time

@@ -21,9 +21,20 @@ fn version_and_help() {
     assert!(out.starts_with("berth version "), "{out}");
     assert!(out.contains("spec: 1.0.2-dev"), "{out}");
     // podman probes `checkpoint --help`: exit 0 claims checkpoint support.
-    for verb in
-        ["create", "start", "run", "state", "kill", "delete", "list", "spec", "exec", "features", "checkpoint", "restore"]
-    {
+    for verb in [
+        "create",
+        "start",
+        "run",
+        "state",
+        "kill",
+        "delete",
+        "list",
+        "spec",
+        "exec",
+        "features",
+        "checkpoint",
+        "restore",
+    ] {
         let o = berth(t.path(), &[verb, "--help"]);
         assert!(o.status.success(), "{verb} --help");
     }

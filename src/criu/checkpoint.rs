@@ -112,12 +112,12 @@ fn require(criu: &Criu, opts: &super::proto::Opts, want: Features, flag: &str) -
     let req = Request { features: Some(want), ..Request::new(ReqType::FeatureCheck, Some(opts.clone())) };
     let got = s.call(&req, |_, _| Ok(()))?.features.unwrap_or_default();
     s.finish();
-    let missing = match () {
-        _ if want.mem_track == Some(true) && got.mem_track != Some(true) => {
-            "memory change tracking (the kernel has no soft-dirty page tracking)"
-        }
-        _ if want.lazy_pages == Some(true) && got.lazy_pages != Some(true) => "lazy pages (userfaultfd)",
-        _ => return Ok(()),
+    let missing = if want.mem_track == Some(true) && got.mem_track != Some(true) {
+        "memory change tracking (the kernel has no soft-dirty page tracking)"
+    } else if want.lazy_pages == Some(true) && got.lazy_pages != Some(true) {
+        "lazy pages (userfaultfd)"
+    } else {
+        return Ok(());
     };
     Err(CriuError::MissingFeatures(format!("{flag} needs {missing}")).into())
 }
