@@ -191,6 +191,25 @@ mod tests {
         assert_eq!(first_log_error("all fine\n"), None);
     }
 
+    /// The real RPC path (spawn, socket pair, request, answer) against
+    /// integration/lib/fake_criu.py, which answers as CRIU 3.17.1 would.
+    #[test]
+    fn version_over_rpc_and_the_too_old_error() {
+        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/lib/fake_criu.py");
+        let v = swrk::version(&fake).unwrap();
+        assert_eq!((v.major, v.minor, v.sublevel), (3, 17, 1));
+        let opened = Criu::open(fake.to_str());
+        if required_version(kernel_version()).0 > Version(3, 17, 1) {
+            let e = opened.unwrap_err().to_string();
+            assert!(e.starts_with("CRIU 3.17.1 (`"), "{e}");
+            assert!(e.contains("or newer here"), "{e}");
+        } else {
+            assert_eq!(opened.unwrap().version, Version(3, 17, 1));
+        }
+        let e = swrk::version(Path::new("/nonexistent/criu")).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/criu swrk"), "{e}");
+    }
+
     #[test]
     fn lookup_in_path_and_explicit_paths() {
         assert_eq!(find(Some("/x/criu")).unwrap(), PathBuf::from("/x/criu"));
