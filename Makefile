@@ -29,7 +29,7 @@ DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd gola
 # What `make demo` needs beyond the Rust toolchain.
 DEMO_PKGS := busybox-static jq
 
-.PHONY: all build demo demo-deps deps docs install uninstall lint test unit integration conformance bench clean
+.PHONY: all build demo demo-deps deps docs install uninstall criu lint test unit integration conformance bench clean
 
 all: build
 
@@ -45,9 +45,12 @@ build:
 # apt-get only what is missing, with one `apt-get update` first. Packages
 # must not start their daemons here (docker.io and containerd would take over
 # the host's network and /run/containerd): without a policy-rc.d, one that
-# refuses every start is put in place for the install only.
+# refuses every start is put in place for the install only. Then a CRIU for
+# the checkpoint tests (a failed CRIU build is reported, and those tests then
+# skip saying why).
 deps:
 	@$(call apt_install,$(DEB_PKGS))
+	@$(MAKE) --no-print-directory criu || echo "deps: no working CRIU: the checkpoint/restore tests will skip" >&2
 
 demo-deps:
 	@$(call apt_install,$(DEMO_PKGS))
@@ -65,6 +68,14 @@ define apt_install
 		rc=$$?; [ -z "$$policy" ] || rm -f $$policy; exit $$rc; \
 	fi
 endef
+
+# A CRIU that works on the running kernel: the distribution's when it does
+# (Debian 12's 3.17 does not on Linux >= 6.13), else CRIU 4.2.1 built from
+# Debian sid's source package into $(CRIU_CACHE)/bin/criu (cached; about a
+# minute on 2 cores). Nothing is installed into system paths.
+CRIU_CACHE ?= /var/tmp/berth-criu
+criu:
+	@path=$$(CRIU_CACHE=$(CRIU_CACHE) integration/criu-build.sh) && echo "criu: $$path"
 
 # A busybox container that greets you. Uses imgtool (image -> bundle) when it
 # exists, else a bundle made straight from busybox-static.

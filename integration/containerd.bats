@@ -118,3 +118,53 @@ setup() {
 	assert_output_contains "no such file or directory"
 	cctr containers delete "$CID" 2>/dev/null || true
 }
+
+@test "ctr tasks checkpoint: pause, checkpoint --leave-running, resume; the task runs on (--exit stops it)" {
+	requires criu
+	# the shim runs the runtime with containerd's environment: --criu via a wrapper
+	printf '#!/bin/sh\necho "$*" >>"%s"\nexec "%s" --criu "%s" "$@"\n' "$WORK/calls" "$RUNTIME" "$CRIU" >"$WORK/runtime-criu"
+	chmod +x "$WORK/runtime-criu"
+	cctr run -d --runc-binary "$WORK/runtime-criu" --fifo-dir "$CD/fifo" "$IMAGE" "$CID" \
+		sh -c 'i=0; while :; do echo $i > /tmp/count; i=$((i+1)); sleep 0.1; done'
+	run cctr tasks checkpoint --image-path "$WORK/image" --work-path "$WORK/work" "$CID"
+	[ "$status" -eq 0 ] || fail "checkpoint failed: $output" "$(tail -n 5 "$CD/containerd.log")"
+	[ -f "$WORK/image/inventory.img" ] || fail "no CRIU images in $WORK/image"
+	run cctr tasks ls
+	assert_output_contains RUNNING
+	a=$(cctr tasks exec --exec-id c1 "$CID" cat /tmp/count)
+	retry 50 0.1 eval '[ "$(cctr tasks exec --exec-id c2-$RANDOM "$CID" cat /tmp/count)" -gt "$a" ]'
+
+	run cctr tasks checkpoint --exit --image-path "$WORK/image2" "$CID"
+	[ "$status" -eq 0 ] || fail "checkpoint --exit failed: $output"
+	retry 50 0.1 eval 'cctr tasks ls | grep "$CID" | grep -q STOPPED'
+	cctr tasks delete "$CID"
+	cctr containers delete "$CID"
+}
+
+@test "ctr containers checkpoint --task and restore --live (restore -d ... -no-subreaper)" {
+	requires criu
+	printf '#!/bin/sh\necho "$*" >>"%s"\nexec "%s" --criu "%s" "$@"\n' "$WORK/calls" "$RUNTIME" "$CRIU" >"$WORK/runtime-criu"
+	chmod +x "$WORK/runtime-criu"
+	cctr run -d --runc-binary "$WORK/runtime-criu" --fifo-dir "$CD/fifo" "$IMAGE" "$CID" \
+		sh -c 'i=0; while :; do echo $i > /tmp/count; i=$((i+1)); sleep 0.1; done'
+	retry 50 0.1 eval '[ "$(cctr tasks exec --exec-id a-$RANDOM "$CID" cat /tmp/count)" -gt 2 ]'
+	run cctr containers checkpoint --task --rw "$CID" "localhost/ck-$CID:1"
+	[ "$status" -eq 0 ] || fail "checkpoint failed: $output" "$(tail -n 5 "$CD/containerd.log")"
+	a=$(cctr tasks exec --exec-id b-$RANDOM "$CID" cat /tmp/count)
+	cctr tasks kill -s KILL "$CID"
+	retry 50 0.1 eval 'cctr tasks ls | grep "$CID" | grep -q STOPPED'
+	cctr tasks delete "$CID"
+	cctr containers delete "$CID"
+
+	run cctr containers restore --live --rw "$CID" "localhost/ck-$CID:1"
+	[ "$status" -eq 0 ] || fail "restore failed: $output" "$(tail -n 5 "$CD/containerd.log")"
+	run cctr tasks ls
+	assert_output_contains RUNNING
+	retry 50 0.1 eval '[ "$(cctr tasks exec --exec-id c-$RANDOM "$CID" cat /tmp/count)" -gt "$a" ]'
+	grep -q ' restore .*--detach.* -no-subreaper' "$WORK/calls" || fail "no restore call: $(cat "$WORK/calls")"
+	cctr tasks kill -s KILL "$CID"
+	retry 50 0.1 eval 'cctr tasks ls | grep "$CID" | grep -q STOPPED'
+	cctr tasks delete "$CID"
+	cctr containers delete "$CID"
+	cctr images rm "localhost/ck-$CID:1" >/dev/null
+}

@@ -112,9 +112,21 @@ requires() {
 		python3) command -v python3 >/dev/null || skip "needs python3" ;;
 		umoci) command -v umoci >/dev/null || skip "needs umoci" ;;
 		skopeo) command -v skopeo >/dev/null || skip "needs skopeo" ;;
+		criu) find_criu || skip "needs a CRIU that works on this kernel (make criu; \$CRIU overrides)" ;;
 		*) fail "requires: unknown feature '$f'" ;;
 		esac
 	done
+}
+
+# find_criu: set CRIU to a CRIU that works on this kernel ($CRIU if set,
+# else what integration/criu-build.sh --check finds; looked up once per run).
+find_criu() {
+	if [ -z "${CRIU:-}" ]; then
+		local cache=$BATS_RUN_TMPDIR/.criu
+		[ -f "$cache" ] || "$INTEGRATION_DIR/criu-build.sh" --check >"$cache" 2>/dev/null
+		CRIU=$(cat "$cache")
+	fi
+	[ -n "$CRIU" ] && [ -x "$CRIU" ]
 }
 
 # ------------------------------------------------------------ runtime --

@@ -41,6 +41,8 @@ pub enum Error {
     Cgroups(#[from] crate::cgroups::Error),
     #[error(transparent)]
     Seccomp(#[from] crate::seccomp::Error),
+    #[error(transparent)]
+    Criu(#[from] crate::criu::Error),
 }
 
 impl Error {

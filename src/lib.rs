@@ -21,6 +21,7 @@
 //! - `exec_guard`   the final exec through a sealed memfd trampoline (CVE-2019-5736)
 //! - `cgroups`      cgroup v1/v2 detection, creation, resources, freeze, stats
 //! - `hooks`        the six OCI hook stages
+//! - `criu`         checkpoint and restore through CRIU's RPC (`criu swrk`)
 //! - `image`        OCI image layouts/archives, the layer store, bundles (imgtool)
 //! - `sys`          every `unsafe` syscall wrapper, nothing else
 #![deny(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod atomic_file;
 pub mod capabilities;
 pub mod cgroups;
 pub mod cli;
+pub mod criu;
 pub mod error;
 pub mod exec_guard;
 pub mod fdpass;

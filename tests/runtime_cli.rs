@@ -20,12 +20,24 @@ fn version_and_help() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("berth version "), "{out}");
     assert!(out.contains("spec: 1.0.2-dev"), "{out}");
-    for verb in ["create", "start", "run", "state", "kill", "delete", "list", "spec", "exec", "features"] {
+    // podman probes `checkpoint --help`: exit 0 claims checkpoint support.
+    for verb in [
+        "create",
+        "start",
+        "run",
+        "state",
+        "kill",
+        "delete",
+        "list",
+        "spec",
+        "exec",
+        "features",
+        "checkpoint",
+        "restore",
+    ] {
         let o = berth(t.path(), &[verb, "--help"]);
         assert!(o.status.success(), "{verb} --help");
     }
-    // podman probes `checkpoint --help`: exit 0 would claim support.
-    assert!(!berth(t.path(), &["checkpoint", "--help"]).status.success());
 }
 
 #[test]
@@ -58,6 +70,27 @@ fn features_document_is_built_from_the_tables() {
     assert!(v["mountOptions"].as_array().unwrap().iter().any(|o| o == "rro"));
     assert!(v["linux"]["seccomp"]["actions"].as_array().unwrap().iter().any(|a| a == "SCMP_ACT_NOTIFY"));
     assert!(v["linux"]["capabilities"].as_array().unwrap().iter().any(|c| c == "CAP_SYS_ADMIN"));
+    assert_eq!(v["annotations"]["io.github.berth.checkpoint.enabled"], "true");
+    assert_eq!(v["potentiallyUnsafeConfigAnnotations"][0], "org.criu.config");
+}
+
+#[test]
+fn checkpoint_and_restore_errors_name_the_problem() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    let root = root.to_str().unwrap();
+    let o = berth(t.path(), &["--root", root, "checkpoint", "nosuch"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"));
+    let o = berth(t.path(), &["--root", root, "checkpoint", "--empty-ns", "pid", "nosuch"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only `network`"));
+    let o = berth(t.path(), &["--root", root, "checkpoint", "--manage-cgroups-mode", "odd", "nosuch"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("soft, full or strict"));
+    let images = t.path().join("images");
+    let o = berth(t.path(), &["--root", root, "restore", "--image-path", images.to_str().unwrap(), "c1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("config.json") || err.contains("images"), "{err}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ usage: console_recv.py SOCKET OUTFILE [INPUT]
 Listens on the unix socket SOCKET (created before it prints nothing and the
 caller waits for the path to appear), accepts one connection, takes the fd
 sent with SCM_RIGHTS, writes INPUT to it if given, then copies everything the
-container writes to OUTFILE until the slave side closes (EIO) or 20 s pass.
+container writes to OUTFILE (as it arrives) until the slave side closes (EIO) or 20 s pass.
 A line "#master=<readlink of the fd>" is appended so tests can check it was
 a pty master.
 """
@@ -34,21 +34,21 @@ def main():
     target = os.readlink(f"/proc/self/fd/{master}")
     if data_in:
         os.write(master, data_in)
-    buf = b""
     deadline = time.time() + 20
-    while time.time() < deadline:
-        r, _, _ = select.select([master], [], [], 0.5)
-        if not r:
-            continue
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        buf += chunk
     with open(out, "wb") as f:
-        f.write(buf)
+        # written as it arrives, so that a test can watch a running container
+        while time.time() < deadline:
+            r, _, _ = select.select([master], [], [], 0.5)
+            if not r:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            f.write(chunk)
+            f.flush()
         f.write(f"\n#master={target}\n".encode())
 
 

@@ -35,7 +35,12 @@ pub fn document() -> serde_json::Value {
         },
         "annotations": {
             "io.github.berth.version": env!("CARGO_PKG_VERSION"),
+            // `checkpoint`/`restore` are built in; they need a CRIU (`--criu`
+            // or PATH) new enough for the kernel, which they check when used.
+            "io.github.berth.checkpoint.enabled": "true",
         },
+        // It names the CRIU configuration file for checkpoint and restore.
+        "potentiallyUnsafeConfigAnnotations": [crate::criu::plan::CONFIG_ANNOTATION],
     })
 }
 

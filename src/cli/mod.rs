@@ -3,6 +3,7 @@
 //! clap's; meaning (defaults, checks) is here.
 
 pub mod argv;
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -12,6 +13,7 @@ mod kill;
 mod list;
 mod pause;
 mod ps;
+mod restore;
 mod resume;
 mod run;
 mod spec;
@@ -47,8 +49,8 @@ pub struct Cli {
     /// Rootless mode: true, false or auto (auto: when not root, or in a user namespace)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub rootless: Option<String>,
-    /// Path to criu (accepted for compatibility; checkpoint is not supported)
-    #[arg(long, hide = true)]
+    /// Path to the criu binary for checkpoint and restore (default: criu in PATH)
+    #[arg(long, value_name = "PATH")]
     pub criu: Option<String>,
     /// Print the version
     #[arg(short = 'v', long = "version")]
@@ -89,6 +91,10 @@ pub enum Command {
     Spec(spec::Args),
     /// Show what this runtime supports (runtime-spec features document)
     Features(features::Args),
+    /// Checkpoint a running container with CRIU
+    Checkpoint(Box<checkpoint::Args>),
+    /// Restore a container from a checkpoint
+    Restore(Box<restore::Args>),
 }
 
 /// Settings every verb shares.
@@ -96,6 +102,8 @@ pub struct Globals {
     pub root: PathBuf,
     /// No privileges over the host (see `crate::rootless`).
     pub rootless: bool,
+    /// `--criu`: the CRIU binary for checkpoint and restore.
+    pub criu: Option<String>,
 }
 
 impl Globals {
@@ -172,7 +180,7 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     let rootless = crate::rootless::decide(cli.rootless.as_deref())?;
     let root = cli.root.clone().unwrap_or_else(crate::rootless::default_root);
-    let g = Globals { root, rootless };
+    let g = Globals { root, rootless, criu: cli.criu.clone() };
     let Some(cmd) = cli.command else {
         return Err(Error::Usage("no command given (try --help)".into()));
     };
@@ -192,6 +200,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Events(a) => events::run(a, &g),
         Command::Spec(a) => spec::run(a),
         Command::Features(a) => features::run(a),
+        Command::Checkpoint(a) => checkpoint::run(*a, &g),
+        Command::Restore(a) => restore::run(*a, &g),
     }
 }
 
@@ -266,10 +276,54 @@ mod tests {
             &["ps", "--format", "json", "id"],
             &["events", "--stats", "id"],
             &["events", "--interval", "1s", "id"],
+            &[
+                "--criu",
+                "/usr/sbin/criu",
+                "checkpoint",
+                "--image-path",
+                "/u/checkpoint",
+                "--work-path",
+                "/u",
+                "--leave-running",
+                "--tcp-established",
+                "--file-locks",
+                "--empty-ns",
+                "network",
+                "id",
+            ],
+            // podman 4.3 repeats --leave-running; Go's flags take the last
+            &["checkpoint", "--leave-running", "--leave-running", "id"],
+            &["checkpoint", "--lazy-pages", "--status-fd", "5", "--page-server", "127.0.0.1:27277", "id"],
+            &[
+                "restore",
+                "-d",
+                "--image-path",
+                "/u/checkpoint",
+                "--work-path",
+                "/u",
+                "--pid-file",
+                "/p",
+                "--bundle",
+                "/b",
+                "--no-subreaper",
+                "--no-pivot",
+                "--console-socket",
+                "/s",
+                "id",
+            ],
         ];
         for s in shapes {
             let argv = std::iter::once("berth").chain(s.iter().copied());
             Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{s:?}: {e}"));
         }
+    }
+
+    #[test]
+    fn containerd_restore_with_one_dash() {
+        let argv = ["berth", "restore", "--detach", "--pid-file", "/p", "-no-subreaper", "--bundle", "/b", "id"];
+        let fixed = go_style_flags(argv.iter().map(std::ffi::OsString::from));
+        assert!(Cli::try_parse_from(fixed).is_ok());
+        let exec = ["berth", "exec", "id", "prog", "-no-subreaper"];
+        assert_eq!(go_style_flags(exec.iter().map(std::ffi::OsString::from))[4], "-no-subreaper");
     }
 }

@@ -9,7 +9,9 @@
 //! ```text
 //!  1. terminal       a pty from the container's devpts, its slave taken
 //!                    from the master (TIOCGPTPEER), never by name; create's
-//!                    init binds it onto /dev/console from that descriptor
+//!                    init binds it onto /dev/console from that descriptor;
+//!                    without one, a session of its own (runc's nsexec:
+//!                    CRIU cannot dump a session led from outside)
 //!  2. keyring        a new session keyring, before seccomp may deny keyctl
 //!  3. attributes     oom_score_adj, scheduler, I/O priority, personality,
 //!                    rlimits (RLIMIT_NOFILE's soft limit only in step 14,
@@ -91,6 +93,8 @@ pub(super) fn finish(p: &ProcessPlan, mut t: Tail<'_>, gate: impl FnOnce() -> Re
             .take()
             .ok_or_else(|| Error::Usage("a terminal was requested but no --console-socket given".into()))?;
         crate::terminal::attach(sock.as_fd(), t.console_target.take().as_ref().map(|f| f.as_fd()))?;
+    } else {
+        nix::unistd::setsid().ctx(|| "create a session".to_string())?;
     }
     drop(t.console.take());
     drop(t.console_target.take());

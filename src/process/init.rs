@@ -209,6 +209,12 @@ fn setup_rootfs(plan: &Plan, chan: &Channel, in_userns: bool, cwd: &Path) -> Res
     let state = create_hooks(plan, chan)?;
     finish::pivot(root.as_fd(), &plan.rootfs.rootfs, plan.no_pivot)?;
     drop(root);
+    // Stdio that is the host's /dev/null is reopened on the container's own
+    // (runc's reOpenDevNull): CRIU cannot dump a descriptor of a mount
+    // outside the container.
+    if plan.rootfs.setup_dev {
+        dev::reopen_dev_null()?;
+    }
     let proc = set_sysctls(plan)?;
     if !plan.rootfs.masked.is_empty() {
         let null = finish::open_dev_null()?;

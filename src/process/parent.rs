@@ -35,15 +35,15 @@ pub struct Created {
     pub spec: oci_spec::runtime::Spec,
 }
 
-/// Undo a partial create unless disarmed.
-struct Cleanup<'a> {
-    dir: &'a ContainerDir,
-    cgroup: Option<Cgroup>,
-    pid: Option<i32>,
+/// Undo a partial create (or restore, `crate::criu::restore`) unless disarmed.
+pub(crate) struct Cleanup<'a> {
+    pub(crate) dir: &'a ContainerDir,
+    pub(crate) cgroup: Option<Cgroup>,
+    pub(crate) pid: Option<i32>,
     /// Set once the create hooks ran: a failure after that point goes on
     /// to the poststop hooks (runtime.md lifecycle steps 3-5, then 12-13).
-    poststop: Option<(Vec<oci_spec::runtime::Hook>, Vec<u8>)>,
-    armed: bool,
+    pub(crate) poststop: Option<(Vec<oci_spec::runtime::Hook>, Vec<u8>)>,
+    pub(crate) armed: bool,
 }
 
 impl Drop for Cleanup<'_> {
@@ -175,7 +175,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
 /// Make the container's cgroup. Rootless on a host that delegated no
 /// cgroup: without limits the container stays in the caller's cgroup (as
 /// with runc's rootless mode) and this returns None; limits are an error.
-fn create_cgroup(
+pub(crate) fn create_cgroup(
     cgroup: Cgroup,
     rootless: bool,
     resources: Option<&oci_spec::runtime::LinuxResources>,

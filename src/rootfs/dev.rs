@@ -124,3 +124,21 @@ pub fn mount_console(slave: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<()
     let tree = crate::sys::fs::open_tree_of_fd(slave).ctx(|| "clone the pty for /dev/console".to_string())?;
     crate::sys::fs::move_mount_onto(tree.as_fd(), target).ctx(|| "bind the pty onto /dev/console".to_string())
 }
+
+/// Stdio that is the host's /dev/null becomes the container's own /dev/null
+/// (after pivot_root), as runc's reOpenDevNull does: CRIU cannot checkpoint
+/// a descriptor of a file on a mount outside the container.
+pub fn reopen_dev_null() -> Result<()> {
+    let null = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC, Mode::empty())
+        .ctx(|| "open the container's /dev/null".to_string())?;
+    let rdev = nix::sys::stat::fstat(null.as_fd()).ctx(|| "stat the container's /dev/null".to_string())?.st_rdev;
+    let is_null = |fd: BorrowedFd<'_>| {
+        nix::sys::stat::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == rdev)
+    };
+    let stdio =
+        [is_null(std::io::stdin().as_fd()), is_null(std::io::stdout().as_fd()), is_null(std::io::stderr().as_fd())];
+    for (n, _) in stdio.iter().enumerate().filter(|(_, null)| **null) {
+        crate::sys::process::dup_onto(null.as_fd(), n as i32).ctx(|| format!("reopen /dev/null on descriptor {n}"))?;
+    }
+    Ok(())
+}

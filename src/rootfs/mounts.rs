@@ -355,6 +355,29 @@ fn hierarchies(cg: &Cgroup) -> Vec<Hierarchy> {
     v1.chain(unified).collect()
 }
 
+/// The host cgroup directories that `mount_cgroup` binds into the container
+/// for the `cgroup` mount `m`, as (container path, host directory); none
+/// where it mounts a cgroup filesystem of its own. CRIU must be told about
+/// these binds (external mounts) at checkpoint and restore.
+pub fn cgroup_binds(m: &MountOp, cg: &Cgroup, in_userns: bool, new_cgroupns: bool) -> Vec<(PathBuf, PathBuf)> {
+    let hs = hierarchies(cg);
+    if m.fstype.as_deref() == Some("cgroup2") || hs.iter().all(|h| h.name.is_empty()) {
+        if new_cgroupns || in_userns {
+            return Vec::new();
+        }
+        return hs
+            .into_iter()
+            .filter(|h| h.fstype == "cgroup2")
+            .take(1)
+            .map(|h| (m.dest.clone(), h.host_dir))
+            .collect();
+    }
+    if new_cgroupns {
+        return Vec::new();
+    }
+    hs.into_iter().filter(|h| !h.name.is_empty()).map(|h| (m.dest.join(&h.name), h.host_dir)).collect()
+}
+
 fn mount_cgroup(
     root: BorrowedFd<'_>,
     m: &MountOp,
