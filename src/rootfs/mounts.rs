@@ -269,13 +269,17 @@ fn mount_cgroup(
     let flags = remount_flags(m.opts.flags) & !MsFlags::MS_RDONLY;
     let hs = cg.map(hierarchies).unwrap_or_default();
     let target = paths::mkdir_all(root, &m.dest, 0o755)?;
-    // Pure cgroup2 host (or a `cgroup2` mount asked for by type).
+    // Pure cgroup2 host (or a `cgroup2` mount asked for by type). A fresh
+    // cgroup2 mount needs CAP_SYS_ADMIN over the owner of the cgroup
+    // namespace: a new user namespace without its own cgroup namespace is
+    // refused (EPERM), so it gets its own cgroup directory bound instead,
+    // as runc does.
     if m.fstype.as_deref() == Some("cgroup2") || hs.iter().all(|h| h.name.is_empty()) {
-        if new_cgroupns || in_userns {
+        if new_cgroupns {
             mount(Some("cgroup2"), &fd_path(target.as_fd()), Some("cgroup2"), m.opts.flags, NONE)
                 .ctx(|| "mount cgroup2".to_string())?;
         } else if let Some(h) = hs.iter().find(|h| h.fstype == "cgroup2") {
-            bind_cgroup_dir(root, &h.host_dir, &m.dest, m.opts.flags)?;
+            bind_cgroup_dir(root, &h.host_dir, &m.dest, m.opts.flags, in_userns)?;
         }
         return Ok(());
     }
@@ -292,7 +296,7 @@ fn mount_cgroup(
             mount(Some(h.fstype.as_str()), &fd_path(dir.as_fd()), Some(h.fstype.as_str()), m.opts.flags, data)
                 .ctx(|| format!("mount cgroup hierarchy `{}`", h.name))?;
         } else {
-            bind_cgroup_dir(root, &h.host_dir, &dest, m.opts.flags)?;
+            bind_cgroup_dir(root, &h.host_dir, &dest, m.opts.flags, in_userns)?;
         }
         // Co-mounted controllers (`cpu,cpuacct`) also get one symlink each.
         if h.name.contains(',') {
@@ -310,11 +314,16 @@ fn mount_cgroup(
     Ok(())
 }
 
-fn bind_cgroup_dir(root: BorrowedFd<'_>, host: &Path, dest: &Path, flags: MsFlags) -> Result<()> {
+fn bind_cgroup_dir(root: BorrowedFd<'_>, host: &Path, dest: &Path, flags: MsFlags, in_userns: bool) -> Result<()> {
     let dir = paths::mkdir_all(root, dest, 0o755)?;
     mount(Some(host), &fd_path(dir.as_fd()), NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
         .ctx(|| format!("bind cgroup `{}`", host.display()))?;
     let fd = paths::resolve(root, dest).ctx(|| "reopen the cgroup bind".to_string())?;
-    let f = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | remount_flags(flags);
+    let mut f = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | remount_flags(flags);
+    // In a user namespace the host mount's nosuid/nodev/noexec are locked:
+    // the remount must keep them.
+    if in_userns {
+        f |= locked_flags(fd.as_fd());
+    }
     mount(NONE, &fd_path(fd.as_fd()), NONE, f, NONE).ctx(|| format!("remount cgroup `{}`", dest.display()))
 }
