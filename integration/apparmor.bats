@@ -24,7 +24,8 @@ teardown() {
 }
 
 # load_profile NAME [RULES...]: load (replace) an enforcing profile NAME
-# that allows what a container needs, plus RULES; removed by the teardown.
+# that allows what a container needs, plus RULES (each without its comma);
+# removed by the teardown.
 # No abstractions are included: apparmor_parser stays quick.
 load_profile() {
 	local name=$1 f
@@ -32,7 +33,7 @@ load_profile() {
 	f=$BATS_TEST_TMPDIR/$name.aa
 	{
 		echo "profile $name flags=(attach_disconnected,mediate_deleted) {"
-		printf '  %s\n' file capability network signal ptrace unix mount umount pivot_root "$@"
+		printf '  %s,\n' file capability network signal ptrace unix mount umount pivot_root "$@"
 		echo "}"
 	} >"$f"
 	apparmor_parser -r -W "$f" || fail "apparmor_parser could not load $f"
@@ -71,7 +72,7 @@ load_profile() {
 }
 
 @test "a denying profile really denies: the file read and the write it forbids fail" {
-	load_profile "$PROFILE" 'deny /etc/berth-secret r,' 'deny /tmp/** w,'
+	load_profile "$PROFILE" 'deny /etc/berth-secret r' 'deny /tmp/** w'
 	make_bundle "$BUNDLE"
 	echo secret >"$BUNDLE/rootfs/etc/berth-secret"
 	# unconfined, both work

@@ -300,9 +300,11 @@ cgroup_mounts() {
 cgroup_unified() { [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; }
 
 # cgroup_mount CONTROLLER: the mount point of the hierarchy that holds
-# CONTROLLER (v1: its own mount; v2: /sys/fs/cgroup). Empty if none.
+# CONTROLLER (v1: its own mount; v2: /sys/fs/cgroup, where the freezer is
+# cgroup.freeze and the device filter an eBPF program). Empty if none.
 cgroup_mount() {
 	if cgroup_unified; then
+		case $1 in freezer | devices) echo /sys/fs/cgroup ;; esac
 		grep -qw -- "$1" /sys/fs/cgroup/cgroup.controllers && echo /sys/fs/cgroup
 		return 0
 	fi
