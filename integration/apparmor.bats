@@ -65,7 +65,7 @@ load_profile() {
 	run runtime exec --apparmor "$PROFILE-exec" "$CID" cat /proc/self/attr/current
 	assert_success
 	assert_equal "$(tr -d '\0' <<<"$output")" "$PROFILE-exec (enforce)" "exec --apparmor"
-	jq -n --arg p "$PROFILE" '{args: ["cat", "/proc/self/attr/current"], cwd: "/", apparmorProfile: $p}' >"$WORK/process.json"
+	jq -n --arg p "$PROFILE" '{args: ["cat", "/proc/self/attr/current"], cwd: "/", user: {uid: 0, gid: 0}, apparmorProfile: $p}' >"$WORK/process.json"
 	run runtime exec --process "$WORK/process.json" "$CID"
 	assert_success
 	assert_equal "$(tr -d '\0' <<<"$output")" "$PROFILE (enforce)" "exec --process with apparmorProfile"
@@ -88,10 +88,6 @@ load_profile() {
 	assert_line "write: 1"
 	assert_line other-reads-ok
 	[[ $stderr == *"Permission denied"* ]] || fail "no permission denied: $stderr"
-	# the host's audit log names the profile (when the kernel log is readable)
-	if dmesg >/dev/null 2>&1; then
-		dmesg | grep -q "apparmor=\"DENIED\".*profile=\"$PROFILE\"" || fail "no DENIED audit record for $PROFILE"
-	fi
 }
 
 @test "a profile that is not loaded: create fails naming it, and nothing is left" {
