@@ -94,17 +94,28 @@ pub fn apply(l: &Labels) -> Result<()> {
 }
 
 /// Write `value` to the first of /proc/thread-self/attr/`names` that exists.
+/// Only a missing file moves on to the next name: the write itself fails
+/// with ENOENT too when AppArmor has no profile of that name loaded.
 fn write_attr(names: &[&str], value: &str) -> std::result::Result<(), String> {
+    use std::io::Write;
     let mut last = String::from("no attribute file");
     for n in names {
         let path = format!("/proc/thread-self/attr/{n}");
-        match std::fs::write(&path, value) {
-            Ok(()) => return Ok(()),
+        let mut f = match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                last = format!("`{path}`: {}", crate::error::os_msg(&e))
+                last = format!("open `{path}`: {}", crate::error::os_msg(&e));
+                continue;
             }
-            Err(e) => return Err(format!("write `{path}`: {}", crate::error::os_msg(&e))),
-        }
+            Err(e) => return Err(format!("open `{path}`: {}", crate::error::os_msg(&e))),
+        };
+        return match f.write_all(value.as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(format!("write `{path}`: {} (is the profile loaded?)", crate::error::os_msg(&e)))
+            }
+            Err(e) => Err(format!("write `{path}`: {}", crate::error::os_msg(&e))),
+        };
     }
     Err(last)
 }
