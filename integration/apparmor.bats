@@ -65,7 +65,8 @@ load_profile() {
 	run runtime exec --apparmor "$PROFILE-exec" "$CID" cat /proc/self/attr/current
 	assert_success
 	assert_equal "$(tr -d '\0' <<<"$output")" "$PROFILE-exec (enforce)" "exec --apparmor"
-	jq -n --arg p "$PROFILE" '{args: ["cat", "/proc/self/attr/current"], cwd: "/", user: {uid: 0, gid: 0}, apparmorProfile: $p}' >"$WORK/process.json"
+	jq -n --arg p "$PROFILE" '{args: ["cat", "/proc/self/attr/current"], env: ["PATH=/bin:/sbin"], cwd: "/", user: {uid: 0, gid: 0},
+		apparmorProfile: $p}' >"$WORK/process.json"
 	run runtime exec --process "$WORK/process.json" "$CID"
 	assert_success
 	assert_equal "$(tr -d '\0' <<<"$output")" "$PROFILE (enforce)" "exec --process with apparmorProfile"
