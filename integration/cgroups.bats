@@ -231,3 +231,19 @@ v1_controllers() {
 	assert_failure
 	[[ $stderr == *"No such device"* ]] || fail "not let through by the device cgroup: $stderr"
 }
+
+@test "cgroup2: a container without a cgroup namespace leaves the host's cgroup2 options alone (nsdelegate)" {
+	requires cgroups_unified
+	# A fresh cgroup2 mount made from the host's cgroup namespace applies
+	# its options to the one cgroup2 superblock: without nsdelegate in
+	# them, the kernel clears it host-wide (and memory_recursiveprot).
+	runc_differs "runc 1.1.5 mounts cgroup2 afresh there, which clears nsdelegate on the host"
+	opts() { awk '$5 == "/sys/fs/cgroup" {print $NF}' /proc/self/mountinfo; }
+	before=$(opts)
+	[[ $before == *nsdelegate* ]] || skip "cgroup2 is not mounted with nsdelegate"
+	make_bundle "$BUNDLE" sh -c 'ls /sys/fs/cgroup >/dev/null'
+	update_config '.linux.namespaces |= map(select(.type != "cgroup")) | .linux.cgroupsPath = $p' --arg p "$CGPATH"
+	run --separate-stderr runtime run -b "$BUNDLE" "$CID" </dev/null
+	assert_success
+	assert_equal "$(opts)" "$before" "super options of the host's cgroup2 mount"
+}
