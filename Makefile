@@ -1,7 +1,9 @@
 # berth: build, demo, test (unit + root integration), conformance, bench.
 # `make test` installs missing Debian packages, runs `cargo test`, then the
-# root integration suite. RUNTIME=runc make integration runs the same suite
-# against runc (which checks the tests themselves).
+# root integration suite on this host and, in an emulated test guest (pure
+# cgroup v2, systemd as PID 1, AppArmor), the files in VM_FILES.
+# RUNTIME=runc make integration (or test-vm) runs the same suite against
+# runc (which checks the tests themselves).
 
 CARGO    ?= cargo
 BERTH    := $(CURDIR)/target/release/berth
@@ -29,7 +31,7 @@ DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd gola
 # What `make demo` needs beyond the Rust toolchain.
 DEMO_PKGS := busybox-static jq
 
-.PHONY: all build demo demo-deps deps docs install uninstall criu lint test unit integration conformance bench clean
+.PHONY: all build demo demo-deps deps docs install uninstall criu lint test unit integration test-vm vm-deps vm-image conformance bench clean
 
 all: build
 
@@ -128,13 +130,38 @@ lint:
 unit:
 	$(CARGO) test
 
-test: deps lint unit integration
+test: deps lint unit integration test-vm
 
 # The root bats suite (one file per feature). Prints per-test TAP and a summary.
 integration:
 	@if [ "$(RUNTIME)" = "$(BERTH)" ] && [ ! -x "$(BERTH)" ]; then $(MAKE) build; fi
 	@if [ "$$(id -u)" != 0 ]; then echo "integration: needs root" >&2; exit 1; fi
 	RUNTIME=$(RUNTIME) integration/run.sh
+
+# The second test host: a Debian 12 guest with a pure cgroup v2 hierarchy,
+# systemd as PID 1 and AppArmor, booted with qemu (KVM where /dev/kvm boots
+# a stock kernel, else software emulation) from an image built once into
+# VM_CACHE (integration/vm/). It runs the root files that exercise cgroups,
+# systemd, LSMs and user namespaces against the berth built here (or runc:
+# RUNTIME=runc make test-vm). Emulated, each test costs ~20x what it does
+# here: add a file only if this host cannot exercise what it tests. The
+# systemd cgroup driver's file joins as soon as it exists: there it runs
+# against a real PID 1.
+VM_CACHE   ?= /var/cache/berth-vm
+VM_FILES   ?= cgroups.bats resources.bats apparmor.bats namespaces.bats rootless.bats \
+	$(notdir $(wildcard integration/systemd.bats))
+VM_TIMEOUT ?= 2700
+
+vm-deps:
+	integration/vm/host-deps.sh $(VM_CACHE)
+
+vm-image: vm-deps
+	integration/vm/image.sh $(VM_CACHE)
+
+test-vm: vm-image
+	@if [ "$(RUNTIME)" = "$(BERTH)" ] && [ ! -x "$(BERTH)" ]; then $(MAKE) build; fi
+	@if [ "$$(id -u)" != 0 ]; then echo "test-vm: needs root" >&2; exit 1; fi
+	RUNTIME=$(RUNTIME) VM_CACHE=$(VM_CACHE) VM_TIMEOUT=$(VM_TIMEOUT) integration/vm/run.sh $(VM_FILES)
 
 conformance:
 	@if [ "$(RUNTIME)" = "$(BERTH)" ]; then $(MAKE) build; fi

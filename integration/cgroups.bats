@@ -33,14 +33,14 @@ v1_controllers() {
 	done
 }
 
-@test "cgroup2: the init is placed in cgroupsPath" {
-	requires cgroups_v2
-	[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || skip "hybrid host: cgroup2 holds no controllers"
+@test "cgroup2: the init is placed in cgroupsPath before start" {
+	requires cgroups_unified
 	make_bundle "$BUNDLE"
 	update_config '.linux.cgroupsPath = $p' --arg p "$CGPATH"
 	runtime create -b "$BUNDLE" "$CID"
 	pid=$(state_field "$CID" pid)
 	assert_equal "$(grep '^0::' "/proc/$pid/cgroup")" "0::$CGPATH"
+	grep -qx "$pid" "/sys/fs/cgroup$CGPATH/cgroup.procs" || fail "$pid not in /sys/fs/cgroup$CGPATH/cgroup.procs"
 }
 
 @test "the cgroup is removed on delete, in every hierarchy" {
@@ -78,30 +78,32 @@ v1_controllers() {
 }
 
 @test "a relative cgroupsPath goes under the runtime's own cgroup" {
-	requires cgroups_v1
 	make_bundle "$BUNDLE"
 	update_config '.linux.cgroupsPath = "berth-it-rel"'
 	runtime create -b "$BUNDLE" "$CID"
 	pid=$(state_field "$CID" pid)
-	own=$(grep -E '^[0-9]+:pids:' /proc/self/cgroup | cut -d: -f3)
+	own=$(cgroup_of $$ pids)
+	# on v2 under the parent of the runtime's cgroup, as runc does: the own
+	# one has processes, so its children could get no controllers
+	cgroup_unified && own=$(dirname "$own")
 	want=${own%/}/berth-it-rel
-	assert_equal "$(grep -E '^[0-9]+:pids:' "/proc/$pid/cgroup" | cut -d: -f3)" "$want" "pids cgroup"
+	track_cgroup "$want"
+	assert_equal "$(cgroup_of "$pid" pids)" "$want" "pids cgroup"
 	runtime delete --force "$CID"
-	[ ! -d "/sys/fs/cgroup/pids$want" ] || fail "relative cgroup left behind"
+	[ ! -d "$(cgroup_file pids "$want" .)" ] || fail "relative cgroup left behind"
 }
 
 @test "without cgroupsPath the container still gets its own cgroup, removed on delete" {
-	requires cgroups_v1
 	make_bundle "$BUNDLE"
 	update_config 'del(.linux.cgroupsPath)'
 	runtime create -b "$BUNDLE" "$CID"
 	pid=$(state_field "$CID" pid)
-	cg=$(grep -E '^[0-9]+:pids:' "/proc/$pid/cgroup" | cut -d: -f3)
-	own=$(grep -E '^[0-9]+:pids:' /proc/self/cgroup | cut -d: -f3)
+	cg=$(cgroup_of "$pid" pids)
+	own=$(cgroup_of $$ pids)
 	[ "$cg" != "$own" ] || fail "container shares the runtime's cgroup $cg"
 	track_cgroup "$cg"
 	runtime delete --force "$CID"
-	[ ! -d "/sys/fs/cgroup/pids$cg" ] || fail "default cgroup $cg left behind"
+	[ ! -d "$(cgroup_file pids "$cg" .)" ] || fail "default cgroup $cg left behind"
 }
 
 @test "the systemd cgroupsPath form without --systemd-cgroup is an error or works, never a stray dir" {
@@ -133,4 +135,115 @@ v1_controllers() {
 	runtime delete --force "$CID"
 	[ ! -d "$cpu$CGPATH" ] || fail "cgroup left: $cpu$CGPATH"
 	[ ! -d "$mem$CGPATH" ] || fail "cgroup left: $mem$CGPATH"
+}
+
+@test "cgroup2: exec --cgroup sub puts the process in an existing sub-cgroup" {
+	requires cgroups_unified
+	make_bundle "$BUNDLE"
+	# (no cgroup namespace: /proc/self/cgroup shows the host's path)
+	update_config '.linux.namespaces |= map(select(.type != "cgroup")) | .linux.cgroupsPath = $p' --arg p "$CGPATH"
+	runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	mkdir "/sys/fs/cgroup$CGPATH/sub"
+	run runtime exec --cgroup sub "$CID" cat /proc/self/cgroup
+	assert_success
+	assert_output "0::$CGPATH/sub"
+	run runtime exec --cgroup nosuch "$CID" true
+	assert_failure
+	runtime delete --force "$CID"
+	[ ! -d "/sys/fs/cgroup$CGPATH" ] || fail "cgroup left: /sys/fs/cgroup$CGPATH"
+}
+
+@test "a user namespace without a cgroup namespace: /sys/fs/cgroup is the container's own cgroup, read-only" {
+	requires userns
+	if cgroup_unified; then
+		runc_differs "runc 1.1.5 binds the host's whole cgroup2 tree there, not the container's cgroup"
+	fi
+	make_bundle "$BUNDLE" sh -c 'cat /proc/self/cgroup
+		grep -E " /sys/fs/cgroup(/pids)? " /proc/self/mounts | cut -d" " -f3,4 | cut -d, -f1
+		f=/sys/fs/cgroup/cgroup.procs; [ -e $f ] || f=/sys/fs/cgroup/pids/cgroup.procs; echo procs: $(cat $f 2>&1)
+		mkdir /sys/fs/cgroup/x 2>/dev/null || echo mkdir-refused'
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	update_config '.linux.namespaces |= map(select(.type != "cgroup")) + [{"type":"user"}]
+		| .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}]
+		| .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]
+		| .linux.cgroupsPath = $p' --arg p "$CGPATH"
+	run --separate-stderr runtime run -b "$BUNDLE" "$CID" </dev/null
+	assert_success
+	if cgroup_unified; then
+		# a fresh cgroup2 mount is refused here (EPERM): the runtime binds
+		# the container's own cgroup directory instead
+		assert_equal "${lines[0]}" "0::$CGPATH" "cgroup"
+		assert_line "cgroup2 ro"
+	else
+		# (the tmpfs that holds the v1 hierarchies may be writable: runc's is)
+		assert_output_contains ":pids:$CGPATH"
+		assert_line "cgroup ro"
+	fi
+	# its cgroup.procs lists the container's init: its own cgroup
+	[[ $output == *"procs: 1 "* ]] || fail "not the container's own cgroup: $output"
+	assert_line mkdir-refused
+}
+
+@test "cgroup2 with a cgroup namespace (nsdelegate): sub-cgroups inside, the root's limits not writable" {
+	requires cgroups_unified
+	grep -q nsdelegate /proc/self/mountinfo || skip "cgroup2 is not mounted with nsdelegate"
+	make_bundle "$BUNDLE" sh -c 'cat /proc/self/cgroup
+		mkdir /sys/fs/cgroup/sub && echo $$ >/sys/fs/cgroup/sub/cgroup.procs && cat /proc/self/cgroup
+		echo 10 >/sys/fs/cgroup/pids.max 2>/dev/null || echo root-limit-refused'
+	update_config '.linux.namespaces |= map(select(.type != "cgroup")) + [{"type":"cgroup"}]
+		| .linux.cgroupsPath = $p
+		| .linux.resources.pids.limit = 50
+		| (.mounts[] | select(.destination == "/sys/fs/cgroup") | .options) |= map(select(. != "ro")) + ["rw"]' --arg p "$CGPATH"
+	run --separate-stderr runtime run -b "$BUNDLE" "$CID" </dev/null
+	assert_success
+	assert_equal "${lines[0]}" "0::/" "cgroup at the namespace root"
+	assert_equal "${lines[1]}" "0::/sub" "cgroup after moving into a sub-cgroup"
+	assert_line root-limit-refused
+}
+
+@test "cgroup2: kill --all empties the cgroup while its processes keep forking" {
+	requires cgroups_unified
+	[ -e /sys/fs/cgroup/system.slice/cgroup.kill ] || skip "the kernel has no cgroup.kill"
+	make_bundle "$BUNDLE" sh -c 'sleep 1000 & while :; do sleep 1000 & sleep 0.2; done'
+	update_config '.linux.namespaces |= map(select(.type != "pid")) | .linux.cgroupsPath = $p
+		| .linux.resources.pids.limit = 40' --arg p "$CGPATH"
+	runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	retry 100 0.1 grep -q "populated 1" "/sys/fs/cgroup$CGPATH/cgroup.events"
+	sleep 1
+	runtime kill --all "$CID" KILL
+	retry 100 0.1 grep -q "populated 0" "/sys/fs/cgroup$CGPATH/cgroup.events" ||
+		fail "processes left: $(cat "/sys/fs/cgroup$CGPATH/cgroup.procs")"
+	runtime delete --force "$CID"
+	[ ! -d "/sys/fs/cgroup$CGPATH" ] || fail "cgroup left: /sys/fs/cgroup$CGPATH"
+}
+
+@test "the device cgroup (v1 devices, v2 eBPF filter): a node not allowed cannot be opened, an allowed one can" {
+	# 42 is the kernel's "sample" major: no driver, so an allowed open
+	# fails with ENXIO and a denied one with EPERM
+	make_bundle "$BUNDLE" sh -c ': <>/dev/berth-dev'
+	update_config '.linux.devices = [{"path": "/dev/berth-dev", "type": "c", "major": 42, "minor": 0, "fileMode": 438}]
+		| .linux.cgroupsPath = $p' --arg p "$CGPATH"
+	run --separate-stderr runtime run -b "$BUNDLE" "$CID" </dev/null
+	assert_failure
+	[[ $stderr == *"Operation not permitted"* ]] || fail "not denied by the device cgroup: $stderr"
+	update_config '.linux.resources.devices += [{"allow": true, "type": "c", "major": 42, "minor": 0, "access": "rw"}]'
+	run --separate-stderr runtime run -b "$BUNDLE" "$CID" </dev/null
+	assert_failure
+	[[ $stderr == *"No such device"* ]] || fail "not let through by the device cgroup: $stderr"
+}
+
+@test "cgroup2: a container without a cgroup namespace leaves the host's cgroup2 options alone (nsdelegate)" {
+	requires cgroups_unified
+	# A fresh cgroup2 mount made from the host's cgroup namespace applies
+	# its options to the one cgroup2 superblock: without nsdelegate in
+	# them, the kernel clears it host-wide (and memory_recursiveprot).
+	runc_differs "runc 1.1.5 mounts cgroup2 afresh there, which clears nsdelegate on the host"
+	opts() { awk '$5 == "/sys/fs/cgroup" {print $NF}' /proc/self/mountinfo; }
+	before=$(opts)
+	[[ $before == *nsdelegate* ]] || skip "cgroup2 is not mounted with nsdelegate"
+	make_bundle "$BUNDLE" sh -c 'ls /sys/fs/cgroup >/dev/null'
+	update_config '.linux.namespaces |= map(select(.type != "cgroup")) | .linux.cgroupsPath = $p' --arg p "$CGPATH"
+	run --separate-stderr runtime run -b "$BUNDLE" "$CID" </dev/null
+	assert_success
+	assert_equal "$(opts)" "$before" "super options of the host's cgroup2 mount"
 }

@@ -103,6 +103,12 @@ requires() {
 			awk '$3 == "cgroup" {f=1} END {exit !f}' /proc/self/mounts || skip "needs cgroup v1 controllers" ;;
 		cgroups_v2)
 			awk '$3 == "cgroup2" {f=1} END {exit !f}' /proc/self/mounts || skip "needs a cgroup2 mount" ;;
+		cgroups_unified)
+			cgroup_unified ||
+				skip "needs a pure cgroup v2 host (controllers in the unified hierarchy; this host's are v1)" ;;
+		apparmor)
+			[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] || skip "needs AppArmor enabled"
+			command -v apparmor_parser >/dev/null || skip "needs apparmor_parser (apparmor)" ;;
 		userns)
 			[ -e /proc/self/ns/user ] || skip "needs user namespaces"
 			[ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 1)" != 0 ] || skip "user namespaces disabled" ;;
@@ -297,6 +303,45 @@ cgroup_mounts() {
 	awk '$3 == "cgroup" || $3 == "cgroup2" {print $2}' /proc/self/mounts
 }
 
+# ------------------------------------------------------------ cgroups --
+# Tests read the host's cgroup layout instead of assuming one: on a pure v2
+# host (/sys/fs/cgroup is cgroup2) every controller is in the one unified
+# hierarchy; otherwise (v1 or hybrid) each v1 controller has its own.
+
+# cgroup_unified: true on a pure cgroup v2 host.
+cgroup_unified() { [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; }
+
+# cgroup_mount CONTROLLER: the mount point of the hierarchy that holds
+# CONTROLLER (v1: its own mount; v2: /sys/fs/cgroup, where the freezer is
+# cgroup.freeze and the device filter an eBPF program). Empty if none.
+cgroup_mount() {
+	if cgroup_unified; then
+		case $1 in freezer | devices) echo /sys/fs/cgroup ;; esac
+		grep -qw -- "$1" /sys/fs/cgroup/cgroup.controllers && echo /sys/fs/cgroup
+		return 0
+	fi
+	awk -v c="$1" '$3 == "cgroup" && ("," $4 ",") ~ ("," c ",") {print $2; exit}' /proc/self/mounts
+}
+
+# cgroup_of PID [CONTROLLER]: the cgroup path of PID in the hierarchy that
+# holds CONTROLLER (v1), or in the unified one (v2, or no CONTROLLER).
+cgroup_of() {
+	if [ -z "${2:-}" ] || cgroup_unified; then
+		sed -n 's/^0:://p' "/proc/$1/cgroup"
+	else
+		awk -F: -v c="$2" '("," $2 ",") ~ ("," c ",") {print $3; exit}' "/proc/$1/cgroup"
+	fi
+}
+
+# cgroup_file CONTROLLER CGPATH FILE: the host path of FILE in the cgroup
+# CGPATH of the hierarchy holding CONTROLLER.
+cgroup_file() {
+	local m
+	m=$(cgroup_mount "$1")
+	[ -n "$m" ] || fail "no cgroup hierarchy holds the $1 controller" || return 1
+	echo "$m$2/$3"
+}
+
 # cgroup_dirs PATH: the dirs of cgroupsPath PATH that exist in any hierarchy.
 cgroup_dirs() {
 	local m
@@ -350,13 +395,14 @@ delete_all_containers() {
 kill_strays() {
 	local f p m d
 	[ -n "${CID:-}" ] || return 0
-	for f in /proc/[0-9]*/cgroup; do
-		grep -q -- "/$CID" "$f" 2>/dev/null || grep -q -- "/berth-it-$CID" "$f" 2>/dev/null || continue
+	# one grep over every process (forks are dear in an emulated guest)
+	for f in $(grep -l -e "/$CID" -e "/berth-it-$CID" /proc/[0-9]*/cgroup 2>/dev/null); do
 		p=${f#/proc/}
 		p=${p%/cgroup}
 		[ "$p" != $$ ] && [ "$p" != "$BASHPID" ] || continue
 		# zombies and exiting processes (pid 1 reaps them) are not strays
-		[ -s "/proc/$p/cmdline" ] || continue
+		# (their cmdline is empty; `-s` cannot tell: proc files have size 0)
+		[ -n "$(tr -d '\0' <"/proc/$p/cmdline" 2>/dev/null)" ] || continue
 		echo "# teardown: killing stray container process $p ($(tr "\0" " " <"/proc/$p/cmdline" 2>/dev/null))" >&3
 		kill -KILL "$p" 2>/dev/null
 	done

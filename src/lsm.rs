@@ -84,17 +84,28 @@ pub fn apply(l: &Labels, proc: &Proc) -> Result<()> {
 }
 
 /// Write `value` to the first of this thread's attr/`names` that exists.
+/// Only a missing file moves on to the next name: the write itself fails
+/// with ENOENT too when AppArmor has no profile of that name loaded.
 fn write_attr(proc: &Proc, names: &[&str], value: &str) -> std::result::Result<(), String> {
+    use std::io::Write;
     let mut last = String::from("no attribute file");
     for n in names {
         let rel = format!("{}/attr/{n}", Proc::thread_dir());
-        match proc.write(&rel, value) {
-            Ok(()) => return Ok(()),
+        let fd = match proc.open_file(&rel, nix::fcntl::OFlag::O_WRONLY) {
+            Ok(fd) => fd,
             Err(Error::Sys { source: nix::errno::Errno::ENOENT, .. }) => {
-                last = format!("`/proc/{rel}`: no such file or directory")
+                last = format!("open `/proc/{rel}`: no such file or directory");
+                continue;
             }
             Err(e) => return Err(e.to_string()),
-        }
+        };
+        return match std::fs::File::from(fd).write_all(value.as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(format!("write `/proc/{rel}`: {} (is the profile loaded?)", crate::error::os_msg(&e)))
+            }
+            Err(e) => Err(format!("write `/proc/{rel}`: {}", crate::error::os_msg(&e))),
+        };
     }
     Err(last)
 }

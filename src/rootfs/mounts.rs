@@ -80,7 +80,7 @@ fn mount_one(
 ) -> Result<()> {
     match m.kind {
         Kind::Bind => mount_bind(root, m, in_userns),
-        Kind::Cgroup => mount_cgroup(root, m, in_userns, new_cgroupns, cg),
+        Kind::Cgroup => mount_cgroup(root, m, new_cgroupns, cg),
         _ => mount_fs(root, m, in_userns),
     }
 }
@@ -378,20 +378,18 @@ pub fn cgroup_binds(m: &MountOp, cg: &Cgroup, in_userns: bool, new_cgroupns: boo
     hs.into_iter().filter(|h| !h.name.is_empty()).map(|h| (m.dest.join(&h.name), h.host_dir)).collect()
 }
 
-fn mount_cgroup(
-    root: BorrowedFd<'_>,
-    m: &MountOp,
-    in_userns: bool,
-    new_cgroupns: bool,
-    cg: Option<&Cgroup>,
-) -> Result<()> {
+fn mount_cgroup(root: BorrowedFd<'_>, m: &MountOp, new_cgroupns: bool, cg: Option<&Cgroup>) -> Result<()> {
     let flags = remount_flags(m.opts.flags) & !MsFlags::MS_RDONLY;
     let hs = cg.map(hierarchies).unwrap_or_default();
     let target = paths::mkdir_all(root, &m.dest, 0o755)?;
     check_not_in_proc(target.as_fd(), m)?;
-    // Pure cgroup2 host (or a `cgroup2` mount asked for by type).
+    // Pure cgroup2 host (or a `cgroup2` mount asked for by type). A fresh
+    // cgroup2 mount needs CAP_SYS_ADMIN over the owner of the cgroup
+    // namespace: a new user namespace without its own cgroup namespace is
+    // refused (EPERM), so it gets its own cgroup directory bound instead,
+    // as runc does.
     if m.fstype.as_deref() == Some("cgroup2") || hs.iter().all(|h| h.name.is_empty()) {
-        if new_cgroupns || in_userns {
+        if new_cgroupns {
             mount(Some("cgroup2"), &fd_path(target.as_fd()), Some("cgroup2"), m.opts.flags, NONE)
                 .ctx(|| "mount cgroup2".to_string())?;
         } else if let Some(h) = hs.iter().find(|h| h.fstype == "cgroup2") {
