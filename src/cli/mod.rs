@@ -314,16 +314,16 @@ mod tests {
         ];
         for s in shapes {
             let argv = std::iter::once("berth").chain(s.iter().copied());
-            Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{s:?}: {e}"));
+            command().try_get_matches_from(argv).unwrap_or_else(|e| panic!("{s:?}: {e}"));
         }
     }
 
     #[test]
     fn containerd_restore_with_one_dash() {
         let argv = ["berth", "restore", "--detach", "--pid-file", "/p", "-no-subreaper", "--bundle", "/b", "id"];
-        let fixed = go_style_flags(argv.iter().map(std::ffi::OsString::from));
-        assert!(Cli::try_parse_from(fixed).is_ok());
+        let fixed = argv::normalize(argv.iter().map(std::ffi::OsString::from).collect(), &command());
+        assert!(command().try_get_matches_from(fixed).is_ok());
         let exec = ["berth", "exec", "id", "prog", "-no-subreaper"];
-        assert_eq!(go_style_flags(exec.iter().map(std::ffi::OsString::from))[4], "-no-subreaper");
+        assert_eq!(argv::normalize(exec.iter().map(std::ffi::OsString::from).collect(), &command())[4], "-no-subreaper");
     }
 }
