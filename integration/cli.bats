@@ -228,3 +228,25 @@ check_json_error_log() {
 	run runtime exec nosuchcontainer true
 	assert_failure 255
 }
+
+# Every error names what is wrong and ends with the OS's reason.
+@test "errors keep their cause: a missing rootfs, a cgroup write the kernel refuses, a memory limit too low to start" {
+	make_bundle "$BUNDLE" true
+	mv "$BUNDLE/rootfs" "$BUNDLE/gone"
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+	assert_output_contains "$BUNDLE/rootfs"
+	assert_output_contains "no such file or directory"
+	mv "$BUNDLE/gone" "$BUNDLE/rootfs"
+	update_config '.linux.resources = {cpu: {cpus: "99"}}'
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+	assert_output_contains cpuset.cpus
+	assert_output_contains "numerical result out of range"
+	update_config '.linux.resources = {memory: {limit: 4096}}'
+	run_create -b "$BUNDLE" "$CID"
+	assert_failure
+	assert_output_contains -i "memory"
+	run runtime state "$CID"
+	assert_failure
+}

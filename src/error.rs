@@ -25,7 +25,7 @@ pub enum Error {
     Status(String),
     #[error("{what}: {}", os_msg(source))]
     Io { what: String, source: io::Error },
-    #[error("{what}: {}", source.desc().to_lowercase())]
+    #[error("{what}: {}", errno_text(*source as i32))]
     Sys { what: String, source: nix::Error },
     /// Reported by the container's init over the sync socket.
     #[error("{0}")]
@@ -72,7 +72,71 @@ impl<T> Context<T> for nix::Result<T> {
 /// like Go's (runc's) messages: "no such file or directory".
 pub fn os_msg(e: &io::Error) -> String {
     match e.raw_os_error() {
-        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        Some(n) => errno_text(n),
         None => e.to_string(),
+    }
+}
+
+/// The C library's text for errno `n`, lower-cased, without Rust's
+/// " (os error N)": the words Go's (runc's) messages use, which come from
+/// the same table ("numerical result out of range").
+pub fn errno_text(n: i32) -> String {
+    let text = io::Error::from_raw_os_error(n).to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    text.to_lowercase()
+}
+
+/// The whole message of an error for the one place that prints it: its
+/// own text, then each cause in turn (the OS reason of a cgroup write, the
+/// errno of a failed seccomp load...), unless the text already says it.
+/// OS errors are worded as runc words them ("no such file or directory").
+pub fn report(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = if let Some(io) = s.downcast_ref::<io::Error>() {
+            os_msg(io)
+        } else if let Some(errno) = s.downcast_ref::<nix::errno::Errno>() {
+            errno_text(*errno as i32)
+        } else {
+            s.to_string()
+        };
+        if !text.is_empty() && !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        cur = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_text_is_runcs() {
+        assert_eq!(errno_text(libc::ERANGE), "numerical result out of range");
+        assert_eq!(errno_text(libc::ENOENT), "no such file or directory");
+        assert_eq!(errno_text(libc::EPERM), "operation not permitted");
+    }
+
+    #[test]
+    fn report_adds_each_cause_once() {
+        let cg = crate::cgroups::Error::Write {
+            path: "/sys/fs/cgroup/memory/x/memory.limit_in_bytes".into(),
+            value: "4096".into(),
+            source: io::Error::from_raw_os_error(libc::EBUSY),
+        };
+        let e = Error::from(cg);
+        assert_eq!(
+            report(&e),
+            "write `4096` to `/sys/fs/cgroup/memory/x/memory.limit_in_bytes`: device or resource busy"
+        );
+        // Io already ends with its OS reason: not repeated.
+        let e = Error::Io { what: "open `/x`".into(), source: io::Error::from_raw_os_error(libc::ENOENT) };
+        assert_eq!(report(&e), "open `/x`: no such file or directory");
+        let e = Error::Sys { what: "mount `proc`".into(), source: nix::errno::Errno::EPERM };
+        assert_eq!(report(&e), "mount `proc`: operation not permitted");
     }
 }

@@ -39,7 +39,7 @@ fn main() {
         Ok(()) => {}
         Err(Error::Exit(code)) => std::process::exit(code),
         Err(e) => {
-            let msg = e.to_string();
+            let msg = berth::error::report(&e);
             logging::error(&msg);
             if logging::has_file() {
                 eprintln!("berth: {msg}");

@@ -99,7 +99,7 @@ pub fn open_proc_ns(pid: u32, name: &str) -> Result<std::os::fd::OwnedFd> {
         nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .map_err(|e| Error::Init(format!("open `{p}`: {}", e.desc().to_lowercase())))
+    .map_err(|e| Error::Init(format!("open `{p}`: {}", crate::error::errno_text(e as i32))))
 }
 
 /// Host pids of the processes in the pid namespace of `pid` (the init of
@@ -148,14 +148,15 @@ pub fn write_id_maps(
 pub fn join_path(t: LinuxNamespaceType, path: &std::path::Path) -> Result<()> {
     use nix::fcntl::{open, OFlag};
     use std::os::fd::AsFd;
-    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .map_err(|e| Error::Init(format!("open namespace path `{}`: {}", path.display(), e.desc().to_lowercase())))?;
+    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()).map_err(|e| {
+        Error::Init(format!("open namespace path `{}`: {}", path.display(), crate::error::errno_text(e as i32)))
+    })?;
     let flag = nix::sched::CloneFlags::from_bits_retain(clone_flag(t) as i32);
     nix::sched::setns(fd.as_fd(), flag).map_err(|e| {
         let why = if e == nix::errno::Errno::EINVAL {
             format!("it is not a `{}` namespace", oci_name(t))
         } else {
-            e.desc().to_lowercase()
+            crate::error::errno_text(e as i32)
         };
         Error::Init(format!("join namespace `{}`: {why}", path.display()))
     })

@@ -266,14 +266,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let mut msg = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                msg.push_str(": ");
-                msg.push_str(&s.to_string());
-                src = s.source();
-            }
-            eprintln!("imgtool: {msg}");
+            eprintln!("imgtool: {}", berth::error::report(&e));
             ExitCode::FAILURE
         }
     }

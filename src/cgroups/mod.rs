@@ -456,6 +456,18 @@ impl Cgroup {
         }
     }
 
+    /// How many processes the OOM killer killed in the container's memory
+    /// cgroup (`oom_kill` of memory.events on v2, memory.oom_control on v1);
+    /// `None` where the host cannot say.
+    pub fn oom_kills(&self) -> Option<u64> {
+        let file = match (self.layout, &self.unified) {
+            (Layout::V2, Some(h)) => h.path.join("memory.events"),
+            _ => self.v1_dir("memory")?.join("memory.oom_control"),
+        };
+        let text = std::fs::read_to_string(file).ok()?;
+        text.lines().filter_map(|l| l.strip_prefix("oom_kill ")).find_map(|v| v.trim().parse().ok())
+    }
+
     /// A notifier for OOM kills in the container's memory cgroup.
     pub fn oom_notifier(&self) -> Result<OomNotifier> {
         match (self.layout, &self.unified) {

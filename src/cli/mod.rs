@@ -324,6 +324,9 @@ mod tests {
         let fixed = argv::normalize(argv.iter().map(std::ffi::OsString::from).collect(), &command());
         assert!(command().try_get_matches_from(fixed).is_ok());
         let exec = ["berth", "exec", "id", "prog", "-no-subreaper"];
-        assert_eq!(argv::normalize(exec.iter().map(std::ffi::OsString::from).collect(), &command())[4], "-no-subreaper");
+        assert_eq!(
+            argv::normalize(exec.iter().map(std::ffi::OsString::from).collect(), &command())[4],
+            "-no-subreaper"
+        );
     }
 }

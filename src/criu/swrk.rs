@@ -99,7 +99,7 @@ impl Session {
             if !resp.success {
                 let why = match (&resp.cr_errmsg, resp.cr_errno) {
                     (Some(m), _) if !m.is_empty() => m.clone(),
-                    (_, Some(e)) if e != 0 => nix::errno::Errno::from_raw(e).desc().to_lowercase(),
+                    (_, Some(e)) if e != 0 => crate::error::errno_text(e),
                     _ => String::new(),
                 };
                 return Err(self.failed(resp.kind, why).into());

@@ -98,6 +98,20 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
     let ns = namespaces::plan(spec.linux().as_ref())?;
     crate::spec::validate::validate(&spec, &ns)?;
     let rootfs = rootfs_plan::plan(&spec, &bundle)?;
+    // Named here, before anything is created: otherwise the first sign of a
+    // missing rootfs is a failed mount deep in the init.
+    match std::fs::metadata(&rootfs.rootfs) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(crate::error::Error::config(
+                "root.path",
+                format!("`{}` is not a directory", rootfs.rootfs.display()),
+            ))
+        }
+        Err(e) => {
+            return Err(crate::error::Error::Io { what: format!("root.path `{}`", rootfs.rootfs.display()), source: e })
+        }
+    }
     // `process` may be absent at create (runtime-spec config.md: it is
     // required only by start).
     let process = match spec.process() {

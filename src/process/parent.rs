@@ -202,7 +202,13 @@ pub(crate) fn create_cgroup(
 /// runtime-namespace hooks when it asks (arming the poststop hooks).
 fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cleanup: &mut Cleanup<'_>) -> Result<()> {
     loop {
-        let (msg, fd) = match chan.recv_with_fd().ctx(|| "read from the container init".to_string())? {
+        let received = match chan.recv_with_fd() {
+            Ok(r) => r,
+            // The init died with our messages unread (ECONNRESET): say why.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => None,
+            Err(e) => return Err(e).ctx(|| "read from the container init".to_string()),
+        };
+        let (msg, fd) = match received {
             Some((m, fd)) => (Some(m), fd),
             None => (None, None),
         };
@@ -230,8 +236,33 @@ fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cleanup: &mut 
             Some(Message::Ready) => return Ok(()),
             Some(Message::Error(e)) => return Err(Error::Init(e)),
             Some(m) => return Err(Error::Init(format!("unexpected message {m:?} from the container init"))),
-            None => return Err(Error::Init("the container init exited during setup".into())),
+            None => return Err(Error::Init(init_death(stored))),
         }
+    }
+}
+
+/// Why the init is gone before it reported ready: its wait status and, if
+/// it was killed, whether the OOM killer did it (a memory limit too low to
+/// even start the container is the usual cause).
+fn init_death(stored: &Stored) -> String {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let pid = Pid::from_raw(stored.pid);
+    let mut status = waitpid(pid, Some(WaitPidFlag::WNOHANG));
+    for _ in 0..50 {
+        if !matches!(status, Ok(WaitStatus::StillAlive)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        status = waitpid(pid, Some(WaitPidFlag::WNOHANG));
+    }
+    let oom = stored.cgroup.as_ref().and_then(|c| c.oom_kills()).unwrap_or(0) > 0;
+    match status {
+        Ok(WaitStatus::Signaled(_, Signal::SIGKILL, _)) if oom => {
+            "the container init was killed by the OOM killer during create: linux.resources.memory.limit is too low to start it".into()
+        }
+        Ok(WaitStatus::Signaled(_, sig, _)) => format!("the container init was killed by {sig} during create"),
+        Ok(WaitStatus::Exited(_, code)) => format!("the container init exited with status {code} during create"),
+        _ => "the container init exited during setup".into(),
     }
 }
 
