@@ -44,7 +44,7 @@ pub struct Cli {
     /// Enable debug logging
     #[arg(long)]
     pub debug: bool,
-    /// Use systemd to manage cgroups (not built yet)
+    /// Make the container's cgroup a systemd transient unit (cgroupsPath `slice:prefix:name`)
     #[arg(long = "systemd-cgroup")]
     pub systemd_cgroup: bool,
     /// Rootless mode: true, false or auto (auto: when not root, or in a user namespace)
@@ -99,6 +99,9 @@ pub struct Globals {
     pub root: PathBuf,
     /// No privileges over the host (see `crate::rootless`).
     pub rootless: bool,
+    /// New containers get a systemd unit for a cgroup (`crate::cgroups::systemd`);
+    /// existing ones keep the driver they were made with.
+    pub systemd_cgroup: bool,
 }
 
 impl Globals {
@@ -121,12 +124,9 @@ pub fn run(cli: Cli) -> Result<()> {
         print!("{}", version_text());
         return Ok(());
     }
-    if cli.systemd_cgroup {
-        return Err(Error::Unsupported("--systemd-cgroup: the systemd cgroup driver is not built yet".into()));
-    }
     let rootless = crate::rootless::decide(cli.rootless.as_deref())?;
     let root = cli.root.clone().unwrap_or_else(crate::rootless::default_root);
-    let g = Globals { root, rootless };
+    let g = Globals { root, rootless, systemd_cgroup: cli.systemd_cgroup };
     let Some(cmd) = cli.command else {
         return Err(Error::Usage("no command given (try --help)".into()));
     };
