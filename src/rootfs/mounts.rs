@@ -271,10 +271,20 @@ fn mount_cgroup(
     let target = paths::mkdir_all(root, &m.dest, 0o755)?;
     // Pure cgroup2 host (or a `cgroup2` mount asked for by type).
     if m.fstype.as_deref() == Some("cgroup2") || hs.iter().all(|h| h.name.is_empty()) {
+        let bind_from = hs.iter().find(|h| h.fstype == "cgroup2");
         if new_cgroupns || in_userns {
-            mount(Some("cgroup2"), &fd_path(target.as_fd()), Some("cgroup2"), m.opts.flags, NONE)
-                .ctx(|| "mount cgroup2".to_string())?;
-        } else if let Some(h) = hs.iter().find(|h| h.fstype == "cgroup2") {
+            match mount(Some("cgroup2"), &fd_path(target.as_fd()), Some("cgroup2"), m.opts.flags, NONE) {
+                // In a user namespace but the host's cgroup namespace (rootless
+                // without cgroupns): no fresh mount, so bind the container's
+                // own cgroup, as runc does.
+                Err(nix::errno::Errno::EPERM) if !new_cgroupns && bind_from.is_some() => {
+                    if let Some(h) = bind_from {
+                        bind_cgroup_dir(root, &h.host_dir, &m.dest, m.opts.flags)?;
+                    }
+                }
+                r => r.ctx(|| "mount cgroup2".to_string())?,
+            }
+        } else if let Some(h) = bind_from {
             bind_cgroup_dir(root, &h.host_dir, &m.dest, m.opts.flags)?;
         }
         return Ok(());
