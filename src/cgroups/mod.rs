@@ -259,9 +259,12 @@ impl Cgroup {
             )
             .into());
         }
-        let base = if user { systemd::user_manager_cgroup()? } else { String::new() };
-        let inner = format!("{}{}", base.trim_end_matches('/'), unit.cgroup_path()?);
-        let (layout, v1, unified) = paths::resolve_with(&mounts, &own, &inner)?;
+        let mut unit = unit;
+        if user {
+            let base = systemd::user_manager_cgroup()?;
+            unit.cgroup = format!("{}{}", base.trim_end_matches('/'), unit.cgroup);
+        }
+        let (layout, v1, unified) = paths::resolve_with(&mounts, &own, &unit.cgroup)?;
         Ok(Cgroup { layout, v1, unified, systemd: Some(unit) })
     }
 
@@ -340,7 +343,9 @@ impl Cgroup {
     pub fn start_unit(&self, id: &str, pid: i32, r: Option<&LinuxResources>) -> Result<Vec<String>> {
         let Some(unit) = &self.systemd else { return Ok(Vec::new()) };
         let t = systemd::start(unit, id, pid, r, self.flavour())?;
-        let joined = self.create().and_then(|()| self.add_pid(pid)).and_then(|()| match r {
+        // systemd put the pid in its unit; the other hierarchies are ours.
+        let join = || if unit.user { Ok(()) } else { self.add_pid(pid) };
+        let joined = self.create().and_then(|()| join()).and_then(|()| match r {
             Some(_) => fsops::execute(self.plan(&t.resources, true)?),
             None => Ok(Vec::new()),
         });
@@ -417,7 +422,19 @@ impl Cgroup {
         Ok(out)
     }
 
+    /// A user manager's unit (rootless, v2 only): the process is moved by
+    /// systemd, since the caller may not write the common ancestor's
+    /// `cgroup.procs` (runc does the same).
+    fn user_unit(&self) -> Option<&systemd::Unit> {
+        self.systemd.as_ref().filter(|u| u.user)
+    }
+
     pub fn add_pid(&self, pid: i32) -> Result<()> {
+        if let (Some(unit), Some(h)) = (self.user_unit(), &self.unified) {
+            let own = h.mountpoint.join(unit.cgroup.trim_start_matches('/'));
+            let sub = h.path.strip_prefix(&own).map_err(|_| Error::InvalidPath(h.path.display().to_string()))?;
+            return Ok(systemd::attach(unit, &format!("/{}", sub.display()), pid)?);
+        }
         for dir in self.dirs() {
             fsops::write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
@@ -428,7 +445,7 @@ impl Cgroup {
     /// `CLONE_INTO_CGROUP`. `None` on v1 and hybrid hosts.
     pub fn open_dir_fd(&self) -> Result<Option<OwnedFd>> {
         match (self.layout, &self.unified) {
-            (Layout::V2, Some(h)) => fsops::open_path(&h.path).map(Some),
+            (Layout::V2, Some(h)) if self.user_unit().is_none() => fsops::open_path(&h.path).map(Some),
             _ => Ok(None),
         }
     }

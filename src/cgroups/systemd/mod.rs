@@ -78,6 +78,10 @@ pub struct Unit {
     /// The caller's user manager's unit, not the system's (rootless).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub user: bool,
+    /// Its cgroup in the hierarchy (the manager's own cgroup included for a
+    /// user manager): set when the unit is resolved.
+    #[serde(default)]
+    pub cgroup: String,
 }
 
 impl Unit {
@@ -108,8 +112,10 @@ impl Unit {
             s => s,
         };
         expand_slice(slice).map_err(|e| bad(&e))?;
-        let unit = Unit { name: format!("{prefix}-{name}.scope"), slice: slice.to_owned(), user };
+        let mut unit =
+            Unit { name: format!("{prefix}-{name}.scope"), slice: slice.to_owned(), user, cgroup: String::new() };
         check_unit_name(&unit.name).map_err(|e| bad(&e))?;
+        unit.cgroup = unit.cgroup_path()?;
         Ok(unit)
     }
 
@@ -338,6 +344,21 @@ pub fn stop(unit: &Unit) -> Result<()> {
     }
 }
 
+/// Have systemd put `pid` in the unit's cgroup, or its sub-cgroup
+/// `subcgroup` (`/` for the unit's own): a user manager can move a process
+/// its user could not (the common ancestor cgroup is not theirs); it asks
+/// the system manager when it has to.
+pub fn attach(unit: &Unit, subcgroup: &str, pid: i32) -> Result<()> {
+    let mut bus = connect(unit.user)?;
+    let pid = u32::try_from(pid).map_err(|_| Error::Unsupported(format!("invalid pid {pid}")))?;
+    bus.manager(
+        &format!("attach pid {pid} to unit `{}`", unit.name),
+        "AttachProcessesToUnit",
+        vec![Value::str(unit.name.clone()), Value::str(subcgroup), Value::array("u", vec![Value::U32(pid)])],
+    )?;
+    Ok(())
+}
+
 fn reset_failed(bus: &mut Bus, name: &str) -> Result<()> {
     bus.manager(&format!("reset failed unit `{name}`"), "ResetFailedUnit", vec![Value::str(name.to_owned())])?;
     Ok(())
@@ -369,8 +390,9 @@ mod tests {
     #[test]
     fn units_from_cgroups_paths() {
         let u = Unit::parse(Some("machine.slice:libpod:abc"), "x", false).unwrap();
-        assert_eq!(u, Unit { name: "libpod-abc.scope".into(), slice: "machine.slice".into(), user: false });
-        assert_eq!(u.cgroup_path().unwrap(), "/machine.slice/libpod-abc.scope");
+        assert_eq!(u.name, "libpod-abc.scope");
+        assert_eq!(u.slice, "machine.slice");
+        assert_eq!(u.cgroup, "/machine.slice/libpod-abc.scope");
         let u = Unit::parse(None, "ctr1", false).unwrap();
         assert_eq!((u.name.as_str(), u.slice.as_str()), ("runc-ctr1.scope", "system.slice"));
         let u = Unit::parse(Some(":berth:c"), "x", true).unwrap();
@@ -399,7 +421,10 @@ mod tests {
 
     #[test]
     fn state_form() {
-        let u = Unit { name: "a-b.scope".into(), slice: "system.slice".into(), user: false };
-        assert_eq!(serde_json::to_string(&u).unwrap(), r#"{"name":"a-b.scope","slice":"system.slice"}"#);
+        let u = Unit::parse(Some("system.slice:a:b"), "x", false).unwrap();
+        assert_eq!(
+            serde_json::to_string(&u).unwrap(),
+            r#"{"name":"a-b.scope","slice":"system.slice","cgroup":"/system.slice/a-b.scope"}"#
+        );
     }
 }
