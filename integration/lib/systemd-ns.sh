@@ -11,11 +11,16 @@
 #     again with the same options, and empty read-only placeholders where
 #     systemd would mount a hierarchy the host has not (else it mounts new
 #     global hierarchies and every host process's /proc/PID/cgroup changes);
-#   - a read-only `/` and /proc/sys, a private /run and /dev;
+#   - a read-only `/` and /proc/sys, a private /run and /dev (and /var/tmp);
 #   - its own units: a target that pulls in only dbus and an idle anchor
 #     service, with sysinit/basic empty and tmpfiles/udev/journald masked
 #     (tmpfiles would clean the shared /tmp).
 # /tmp stays the host's (read-write) so bundles made there can be used.
+#
+# With SD_CGROUP=v2 it gets only the unified hierarchy (cgroup2 on
+# /sys/fs/cgroup): a pure-v2 systemd, with the controllers the host's
+# cgroup2 has (on a hybrid host, few or none: still real units, delegation,
+# freezer, cgroup.kill and eBPF device programs).
 #
 # usage: systemd-ns.sh start DIR    start it; DIR (empty or new) keeps its
 #                                   pid, units, log and cgroup list
@@ -84,7 +89,24 @@ stage2() {
 }
 
 stage3() {
-	local dir=$1 mnt opts path name c
+	local dir=$1
+	# the host's cgroup mounts go: only ours are to be seen
+	umount -R /sys/fs/cgroup
+	if [ "$(cat "$dir/mode")" = v2 ]; then
+		mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup
+	else
+		mount_v1
+	fi
+	private_mounts
+	cd /
+	exec env -i container=berth-test SYSTEMD_UNIT_PATH="$dir/units:" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		/lib/systemd/systemd --unit=berth-test.target --log-target=console --log-level=info \
+		--show-status=no --default-standard-output=null --default-standard-error=null
+}
+
+# The host's hierarchies again (in the new cgroup namespace), on a tmpfs.
+mount_v1() {
+	local mnt opts path name c
 	mount -t tmpfs -o mode=755,nosuid,nodev,noexec tmpfs /sys/fs/cgroup
 	while read -r mnt opts path; do
 		name=${mnt#/sys/fs/cgroup/}
@@ -108,12 +130,16 @@ stage3() {
 		mount -t tmpfs -o ro,size=4k,mode=555 placeholder "/sys/fs/cgroup/$name"
 	done
 	mount -o remount,ro,nosuid,nodev,noexec -t tmpfs tmpfs /sys/fs/cgroup
+}
 
+private_mounts() {
 	mount --bind /proc/sys /proc/sys
 	mount -o remount,bind,ro /proc/sys
 	mount --bind /tmp /tmp
 	mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
 	mkdir -p /run/lock
+	# scratch space tools expect to be writable (podman's image copies)
+	mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
 
 	mount -t tmpfs -o mode=755,nosuid tmpfs /dev
 	mknod -m 666 /dev/null c 1 3
@@ -132,15 +158,12 @@ stage3() {
 	ln -s /proc/self/fd/2 /dev/stderr
 
 	mount -o remount,bind,ro /
-	cd /
-	exec env -i container=berth-test SYSTEMD_UNIT_PATH="$dir/units:" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		/lib/systemd/systemd --unit=berth-test.target --log-target=console --log-level=info \
-		--show-status=no --default-standard-output=null --default-standard-error=null
 }
 
 start() {
 	local dir=$1 mnt opts path name i sub
 	mkdir -p "$dir"
+	echo "${SD_CGROUP:-host}" >"$dir/mode"
 	: >"$dir/cgroups"
 	hierarchies >"$dir/hierarchies"
 	[ -s "$dir/hierarchies" ] || die "no cgroup hierarchies"
