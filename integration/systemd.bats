@@ -285,6 +285,25 @@ unit_dirs() { sd find /sys/fs/cgroup -name "$1" -type d 2>/dev/null; }
 	assert_output_not_contains "not permitted"
 }
 
+@test "org.systemd.property.* annotations become unit properties (Sec in seconds)" {
+	update_config '.annotations = {"org.systemd.property.TimeoutStopSec": "uint64 7",
+		"org.systemd.property.CollectMode": "'"'inactive-or-failed'"'"}'
+	sdrt run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	assert_equal "$(prop TimeoutStopUSec)" 7s
+	assert_equal "$(prop CollectMode)" inactive-or-failed
+}
+
+@test "a malformed org.systemd.property annotation is refused, nothing left" {
+	update_config '.annotations = {"org.systemd.property.TimeoutStopSec": "soon"}'
+	run_create_sd -b "$BUNDLE" "$CID"
+	assert_failure
+	assert_output_contains TimeoutStopSec
+	run runtime state "$CID"
+	assert_failure
+	run unit_dirs "$UNIT"
+	assert_output ""
+}
+
 @test "two containers with one cgroupsPath: the second fails and leaves the first alone" {
 	runc_differs "runc 1.1 puts the second container in the first one's unit (with a deprecation warning; runc 1.2 refuses)"
 	sdrt run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1

@@ -27,6 +27,7 @@ mod update;
 mod v1;
 mod v2;
 
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -246,10 +247,17 @@ impl Cgroup {
 
     /// The systemd driver's cgroup for `linux.cgroupsPath` (`slice:prefix:name`)
     /// of container `id`: the unit's directory in every hierarchy, resolved
-    /// without starting it. `user`: the caller's user manager (rootless),
+    /// without starting it (the `org.systemd.property.*` annotations are
+    /// checked too). `user`: the caller's user manager (rootless),
     /// which runc too supports on cgroup v2 only.
-    pub fn resolve_systemd(cgroups_path: Option<&str>, id: &str, user: bool) -> Result<Cgroup> {
+    pub fn resolve_systemd(
+        cgroups_path: Option<&str>,
+        id: &str,
+        user: bool,
+        annotations: &HashMap<String, String>,
+    ) -> Result<Cgroup> {
         let unit = systemd::Unit::parse(cgroups_path, id, user)?;
+        systemd::check_annotations(annotations)?;
         let mounts = paths::parse_mountinfo(&fsops::read("/proc/self/mountinfo")?);
         let own = paths::parse_proc_cgroup(&fsops::read("/proc/self/cgroup")?);
         if user && paths::layout_of(&mounts)? != Layout::V2 {
@@ -334,15 +342,21 @@ impl Cgroup {
     }
 
     /// The systemd driver's create, once the init `pid` exists: start the
-    /// unit with it (systemd makes the unit's directories in the
+    /// unit with it and the properties the annotations name (systemd makes the unit's directories in the
     /// controllers it manages), make the others and put `pid` in them too,
     /// then write every limit (devices included) to the files, as runc
     /// does. Returns the warnings. On failure nothing of the unit is left;
     /// a unit that could not be started is not touched (its name may be
     /// another container's).
-    pub fn start_unit(&self, id: &str, pid: i32, r: Option<&LinuxResources>) -> Result<Vec<String>> {
+    pub fn start_unit(
+        &self,
+        id: &str,
+        pid: i32,
+        r: Option<&LinuxResources>,
+        annotations: &HashMap<String, String>,
+    ) -> Result<Vec<String>> {
         let Some(unit) = &self.systemd else { return Ok(Vec::new()) };
-        let t = systemd::start(unit, id, pid, r, self.flavour())?;
+        let t = systemd::start(unit, id, pid, r, annotations, self.flavour())?;
         // systemd put the pid in its unit; the other hierarchies are ours.
         let join = || if unit.user { Ok(()) } else { self.add_pid(pid) };
         let joined = self.create().and_then(|()| join()).and_then(|()| match r {

@@ -90,7 +90,8 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         plan.spec.linux().as_ref().and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
     let cgroup = if opts.systemd_cgroup {
         // Rootless: the caller's user manager, as runc does.
-        Cgroup::resolve_systemd(cgroups_path.as_deref(), &opts.id, opts.rootless)?
+        let annotations = plan.spec.annotations().clone().unwrap_or_default();
+        Cgroup::resolve_systemd(cgroups_path.as_deref(), &opts.id, opts.rootless, &annotations)?
     } else {
         Cgroup::resolve(cgroups_path.as_deref(), &opts.id)?
     };
@@ -159,7 +160,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     }
     match &cgroup {
         Some(cg) if cg.is_systemd() => {
-            let warnings = cg.start_unit(&opts.id, pid, resources)?;
+            let warnings = cg.start_unit(&opts.id, pid, resources, &stored.annotations)?;
             cleanup.cgroup = Some(cg.clone());
             stored.cgroup = Some(cg.clone());
             dir.save(&stored)?;

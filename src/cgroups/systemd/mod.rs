@@ -20,10 +20,12 @@
 //! a new slice; here every property, the device policy included, is part
 //! of `StartTransientUnit`.
 
+mod annotations;
 mod bus;
 mod properties;
 mod wire;
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -58,6 +60,8 @@ pub enum Error {
     Job { what: String, result: String },
     #[error("translate linux.resources into unit properties: {0}")]
     Resources(String),
+    #[error("invalid unit property: {0}")]
+    Annotation(String),
 }
 
 impl Error {
@@ -247,15 +251,23 @@ fn prop(name: &str, v: Value) -> Value {
     Value::Struct(vec![Value::str(name), Value::variant(v)])
 }
 
-/// Start the unit with `pid` in it and every property of `resources`;
-/// returns what the cgroup files must get afterwards, with warnings.
+/// Check the `org.systemd.property.*` annotations (before anything is made).
+pub fn check_annotations(annotations: &HashMap<String, String>) -> Result<()> {
+    annotations::properties(annotations).map(drop).map_err(Error::Annotation)
+}
+
+/// Start the unit with `pid` in it, the properties the annotations ask for
+/// and every property of `resources`; returns what the cgroup files must
+/// get afterwards, with warnings.
 pub fn start(
     unit: &Unit,
     id: &str,
     pid: i32,
     resources: Option<&LinuxResources>,
+    annotations: &HashMap<String, String>,
     flavour: Flavour,
 ) -> Result<Translation> {
+    let extra = annotations::properties(annotations).map_err(Error::Annotation)?;
     let mut bus = connect(unit.user)?;
     let version = version(&mut bus);
     let empty = LinuxResources::default();
@@ -276,6 +288,8 @@ pub fn start(
         // Not stopped with the slice's or the manager's shutdown ordering.
         prop("DefaultDependencies", Value::Bool(false)),
     ];
+    // The annotations may override the defaults above, the resources them.
+    props.extend(extra.into_iter().map(|(n, v)| prop(&n, v)));
     props.extend(t.properties.iter().map(|(n, v)| prop(n, v.clone())));
     bus.subscribe()?;
     let what = format!("start unit `{}`", unit.name);
