@@ -12,7 +12,7 @@ DEMO_DIR ?= /tmp/berth-demo
 
 # Debian packages the tests, demo, conformance and bench use.
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
-	python3 util-linux uidmap hyperfine xz-utils
+	python3 util-linux uidmap hyperfine xz-utils systemd dbus procps
 
 .PHONY: all build demo deps lint test unit integration conformance bench clean
 
