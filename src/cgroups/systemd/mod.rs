@@ -6,11 +6,14 @@
 //! systemd does not manage. This is what runc's systemd drivers do.
 //!
 //! This module knows units: naming them from `linux.cgroupsPath`
-//! (`slice:prefix:name`), where their cgroup is, and the three calls made
-//! on them: start (`StartTransientUnit`, waiting for its job), set
-//! properties (`update`) and stop (`delete`). `Cgroup` (the parent module)
-//! keeps the [`Unit`] in the container's state, so that every later verb
-//! finds the driver again without the flag.
+//! (`slice:prefix:name`), where their cgroup is, and the calls made on
+//! them: start (`StartTransientUnit`, waiting for its job), set properties
+//! (`update`), stop (`delete`), and attach a process (rootless `exec`, where
+//! only the user's systemd may move it). `Cgroup` (the parent module) keeps
+//! the [`Unit`] in the container's state, so that every later verb finds
+//! the driver again without the flag. Files: `properties.rs` (resources ->
+//! properties, pure), `annotations.rs` (`org.systemd.property.*`),
+//! `bus.rs` (the connection), `wire.rs` (the D-Bus format).
 //!
 //! The device trap: a unit started without device properties does not get
 //! a devices cgroup of its own from systemd on v1; in a slice where no
