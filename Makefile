@@ -27,7 +27,7 @@ FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 # cri.bats (Debian has no crictl); man-db, zsh, fish: install.bats.
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
 	python3 python3-seccomp util-linux uidmap hyperfine xz-utils docker.io tini iproute2 iptables \
-	man-db zsh fish python3-grpcio python3-protobuf protobuf-compiler
+	man-db zsh fish python3-grpcio python3-protobuf protobuf-compiler systemd dbus procps
 # What `make demo` needs beyond the Rust toolchain.
 DEMO_PKGS := busybox-static jq
 

@@ -19,7 +19,8 @@
 //! - `lsm`          AppArmor profile, SELinux process and mount labels
 //! - `seccomp`      `linux.seccomp` -> BPF program, installed with seccomp(2)
 //! - `exec_guard`   the final exec through a sealed memfd trampoline (CVE-2019-5736)
-//! - `cgroups`      cgroup v1/v2 detection, creation, resources, freeze, stats
+//! - `cgroups`      cgroup v1/v2 detection, creation, resources, freeze,
+//!   stats; the systemd driver (transient units over D-Bus)
 //! - `hooks`        the six OCI hook stages
 //! - `criu`         checkpoint and restore through CRIU's RPC (`criu swrk`)
 //! - `image`        OCI image layouts/archives, the layer store, bundles (imgtool)

@@ -9,6 +9,12 @@
 //! v1 and hybrid hosts use the v1 controllers (the unified hierarchy only gets
 //! membership, and `unified` keys, as runc does); pure v2 hosts use the
 //! unified hierarchy with an eBPF device program (`devices.rs`).
+//!
+//! With the systemd driver (`systemd/`), the cgroup is a transient unit's:
+//! systemd makes it (with the process in it) and gets the limits as unit
+//! properties; the same files are then written here, and every other verb
+//! works on the directories as with cgroupfs. [`Cgroup::systemd`] records
+//! the unit so that later verbs need no flag.
 
 pub mod convert;
 pub mod devices;
@@ -16,10 +22,12 @@ mod events;
 mod fsops;
 mod paths;
 pub mod stats;
+pub mod systemd;
 mod update;
 mod v1;
 mod v2;
 
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -75,6 +83,8 @@ pub enum Error {
     SystemdPath(String),
     #[error("invalid cgroups path `{0}`")]
     InvalidPath(String),
+    #[error(transparent)]
+    Systemd(#[from] systemd::Error),
     #[error("no cgroup hierarchy is mounted")]
     NoHierarchy,
     #[error("cannot apply `{field}`: {reason}")]
@@ -213,6 +223,9 @@ pub struct Cgroup {
     pub v1: Vec<Hierarchy>,
     /// The unified hierarchy (pure v2, or hybrid's cgroup2 mount).
     pub unified: Option<Hierarchy>,
+    /// The systemd driver's unit; `None` with cgroupfs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
 }
 
 impl Cgroup {
@@ -229,7 +242,38 @@ impl Cgroup {
         for h in v1.iter_mut().chain(unified.iter_mut()) {
             h.create_from = paths::first_missing(&h.mountpoint, &h.path);
         }
-        Ok(Cgroup { layout, v1, unified })
+        Ok(Cgroup { layout, v1, unified, systemd: None })
+    }
+
+    /// The systemd driver's cgroup for `linux.cgroupsPath` (`slice:prefix:name`)
+    /// of container `id`: the unit's directory in every hierarchy, resolved
+    /// without starting it (the `org.systemd.property.*` annotations are
+    /// checked too). `user`: the caller's user manager (rootless),
+    /// which runc too supports on cgroup v2 only.
+    pub fn resolve_systemd(
+        cgroups_path: Option<&str>,
+        id: &str,
+        user: bool,
+        annotations: &HashMap<String, String>,
+    ) -> Result<Cgroup> {
+        let unit = systemd::Unit::parse(cgroups_path, id, user)?;
+        systemd::check_annotations(annotations)?;
+        let mounts = paths::parse_mountinfo(&fsops::read("/proc/self/mountinfo")?);
+        let own = paths::parse_proc_cgroup(&fsops::read("/proc/self/cgroup")?);
+        if user && paths::layout_of(&mounts)? != Layout::V2 {
+            return Err(systemd::Error::Unsupported(
+                "rootless: the systemd cgroup driver needs a cgroup v2 host (a user manager delegates nothing on v1)"
+                    .into(),
+            )
+            .into());
+        }
+        let mut unit = unit;
+        if user {
+            let base = systemd::user_manager_cgroup()?;
+            unit.cgroup = format!("{}{}", base.trim_end_matches('/'), unit.cgroup);
+        }
+        let (layout, v1, unified) = paths::resolve_with(&mounts, &own, &unit.cgroup)?;
+        Ok(Cgroup { layout, v1, unified, systemd: Some(unit) })
     }
 
     /// The caller's own cgroup, as a rootless container without a cgroup of
@@ -238,7 +282,7 @@ impl Cgroup {
         let mounts = paths::parse_mountinfo(&fsops::read("/proc/self/mountinfo")?);
         let own = paths::parse_proc_cgroup(&fsops::read("/proc/self/cgroup")?);
         let (layout, v1, unified) = paths::own_with(&mounts, &own)?;
-        Ok(Cgroup { layout, v1, unified })
+        Ok(Cgroup { layout, v1, unified, systemd: None })
     }
 
     /// Every directory of the container, v1 first.
@@ -289,10 +333,59 @@ impl Cgroup {
         fsops::execute(self.plan(r, true)?)
     }
 
-    /// Change the limits of a live container (`berth update`). Device rules
-    /// are left alone, as `runc update` does.
+    fn flavour(&self) -> systemd::Flavour {
+        if self.layout == Layout::V2 {
+            systemd::Flavour::V2
+        } else {
+            systemd::Flavour::V1
+        }
+    }
+
+    /// The systemd driver's create, once the init `pid` exists: start the
+    /// unit with it and the properties the annotations name (systemd makes the unit's directories in the
+    /// controllers it manages), make the others and put `pid` in them too,
+    /// then write every limit (devices included) to the files, as runc
+    /// does. Returns the warnings. On failure nothing of the unit is left;
+    /// a unit that could not be started is not touched (its name may be
+    /// another container's).
+    pub fn start_unit(
+        &self,
+        id: &str,
+        pid: i32,
+        r: Option<&LinuxResources>,
+        annotations: &HashMap<String, String>,
+    ) -> Result<Vec<String>> {
+        let Some(unit) = &self.systemd else { return Ok(Vec::new()) };
+        let t = systemd::start(unit, id, pid, r, annotations, self.flavour())?;
+        // systemd put the pid in its unit; the other hierarchies are ours.
+        let join = || if unit.user { Ok(()) } else { self.add_pid(pid) };
+        let joined = self.create().and_then(|()| join()).and_then(|()| match r {
+            Some(_) => fsops::execute(self.plan(&t.resources, true)?),
+            None => Ok(Vec::new()),
+        });
+        match joined {
+            Ok(w) => Ok(t.warnings.into_iter().chain(w).collect()),
+            Err(e) => {
+                let _ = self.destroy();
+                Err(e)
+            }
+        }
+    }
+
+    /// Change the limits of a live container (`berth update`): the unit's
+    /// properties first (with the systemd driver), then the files. Device
+    /// rules are left alone, as `runc update` does.
     pub fn update(&self, r: &LinuxResources) -> Result<Vec<String>> {
-        fsops::execute(self.plan(r, false)?)
+        let Some(unit) = &self.systemd else { return fsops::execute(self.plan(r, false)?) };
+        let t = systemd::set_properties(unit, r, self.flavour())?;
+        let mut warnings = t.warnings;
+        warnings.extend(fsops::execute(self.plan(&t.resources, false)?)?);
+        Ok(warnings)
+    }
+
+    /// The container's cgroup is a systemd unit's.
+    pub fn is_systemd(&self) -> bool {
+        self.systemd.is_some()
     }
 
     /// Move `pid` into the container's cgroup in every hierarchy.
@@ -343,7 +436,19 @@ impl Cgroup {
         Ok(out)
     }
 
+    /// A user manager's unit (rootless, v2 only): the process is moved by
+    /// systemd, since the caller may not write the common ancestor's
+    /// `cgroup.procs` (runc does the same).
+    fn user_unit(&self) -> Option<&systemd::Unit> {
+        self.systemd.as_ref().filter(|u| u.user)
+    }
+
     pub fn add_pid(&self, pid: i32) -> Result<()> {
+        if let (Some(unit), Some(h)) = (self.user_unit(), &self.unified) {
+            let own = h.mountpoint.join(unit.cgroup.trim_start_matches('/'));
+            let sub = h.path.strip_prefix(&own).map_err(|_| Error::InvalidPath(h.path.display().to_string()))?;
+            return Ok(systemd::attach(unit, &format!("/{}", sub.display()), pid)?);
+        }
         for dir in self.dirs() {
             fsops::write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
@@ -354,7 +459,7 @@ impl Cgroup {
     /// `CLONE_INTO_CGROUP`. `None` on v1 and hybrid hosts.
     pub fn open_dir_fd(&self) -> Result<Option<OwnedFd>> {
         match (self.layout, &self.unified) {
-            (Layout::V2, Some(h)) => fsops::open_path(&h.path).map(Some),
+            (Layout::V2, Some(h)) if self.user_unit().is_none() => fsops::open_path(&h.path).map(Some),
             _ => Ok(None),
         }
     }
@@ -428,8 +533,19 @@ impl Cgroup {
 
     /// Remove the cgroup (and sub-cgroups) in every hierarchy, retrying
     /// briefly while the kernel still reports EBUSY, then the parents
-    /// `resolve` saw missing, if empty. Already gone is fine.
+    /// `resolve` saw missing, if empty. Already gone is fine. A systemd
+    /// unit is stopped first; the directories systemd does not manage are
+    /// removed even when that fails, and then its error is returned.
     pub fn destroy(&self) -> Result<()> {
+        let stopped = match &self.systemd {
+            Some(unit) => systemd::stop(unit),
+            None => Ok(()),
+        };
+        self.remove_dirs()?;
+        Ok(stopped?)
+    }
+
+    fn remove_dirs(&self) -> Result<()> {
         for h in self.v1.iter().chain(self.unified.iter()) {
             fsops::remove_tree(&h.path)?;
             if let Some(top) = &h.create_from {

@@ -191,6 +191,7 @@ fn v2_device_program_denies_for_real() {
             path: dir.clone(),
             create_from: None,
         }),
+        systemd: None,
     };
     let _guard = Cleanup(cg.clone(), Vec::new());
     std::fs::create_dir(&dir).unwrap();

@@ -28,7 +28,7 @@ fn fixture(files: &[(&str, &str)]) -> (tempfile::TempDir, Cgroup) {
         let ctrl = if ctrl == "cgroup" { "memory" } else { ctrl };
         std::fs::write(tmp.path().join(ctrl).join("ctr").join(f), v).unwrap();
     }
-    (tmp, Cgroup { layout: Layout::V1, v1, unified: None })
+    (tmp, Cgroup { layout: Layout::V1, v1, unified: None, systemd: None })
 }
 
 fn files(p: &Plan) -> Vec<(String, String)> {

@@ -34,6 +34,7 @@ impl Args {
     pub fn options(&self, g: &Globals) -> Options {
         Options {
             rootless: g.rootless,
+            systemd_cgroup: g.systemd_cgroup,
             id: self.id.clone(),
             bundle: self.bundle.clone(),
             pid_file: self.pid_file.clone(),

@@ -19,7 +19,7 @@ pub fn document() -> serde_json::Value {
         "linux": {
             "namespaces": namespaces,
             "capabilities": crate::capabilities::names(),
-            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true},
+            "cgroup": {"v1": true, "v2": true, "systemd": true, "systemdUser": true, "rdma": true},
             "seccomp": {
                 "enabled": true,
                 "actions": crate::seccomp::ACTIONS,

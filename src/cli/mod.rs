@@ -43,7 +43,7 @@ pub struct Cli {
     /// Enable debug logging
     #[arg(long)]
     pub debug: bool,
-    /// Use systemd to manage cgroups (not built yet)
+    /// Make the container's cgroup a systemd transient unit (cgroupsPath `slice:prefix:name`)
     #[arg(long = "systemd-cgroup")]
     pub systemd_cgroup: bool,
     /// Rootless mode: true, false or auto (auto: when not root, or in a user namespace)
@@ -104,6 +104,9 @@ pub struct Globals {
     pub rootless: bool,
     /// `--criu`: the CRIU binary for checkpoint and restore.
     pub criu: Option<String>,
+    /// New containers get a systemd unit for a cgroup (`crate::cgroups::systemd`);
+    /// existing ones keep the driver they were made with.
+    pub systemd_cgroup: bool,
 }
 
 impl Globals {
@@ -175,12 +178,9 @@ pub fn run(cli: Cli) -> Result<()> {
         print!("{}", version_text());
         return Ok(());
     }
-    if cli.systemd_cgroup {
-        return Err(Error::Unsupported("--systemd-cgroup: the systemd cgroup driver is not built yet".into()));
-    }
     let rootless = crate::rootless::decide(cli.rootless.as_deref())?;
     let root = cli.root.clone().unwrap_or_else(crate::rootless::default_root);
-    let g = Globals { root, rootless, criu: cli.criu.clone() };
+    let g = Globals { root, rootless, criu: cli.criu.clone(), systemd_cgroup: cli.systemd_cgroup };
     let Some(cmd) = cli.command else {
         return Err(Error::Usage("no command given (try --help)".into()));
     };

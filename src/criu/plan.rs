@@ -338,6 +338,7 @@ mod tests {
             layout: Layout::Hybrid,
             v1: vec![h(&["cpu", "cpuacct"], "/sys/fs/cgroup/cpu,cpuacct"), h(&["freezer"], "/sys/fs/cgroup/freezer")],
             unified: Some(h(&[], "/sys/fs/cgroup/unified")),
+            systemd: None,
         }
     }
 

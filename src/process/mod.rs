@@ -34,6 +34,8 @@ pub struct Options {
     pub preserve_fds: u32,
     /// No privileges over the host (`crate::rootless`).
     pub rootless: bool,
+    /// The cgroup is a systemd unit's (`--systemd-cgroup`).
+    pub systemd_cgroup: bool,
 }
 
 /// Everything the container needs, planned and validated up front.

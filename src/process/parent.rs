@@ -88,7 +88,13 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     }
     let cgroups_path =
         plan.spec.linux().as_ref().and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
-    let cgroup = Cgroup::resolve(cgroups_path.as_deref(), &opts.id)?;
+    let cgroup = if opts.systemd_cgroup {
+        // Rootless: the caller's user manager, as runc does.
+        let annotations = plan.spec.annotations().clone().unwrap_or_default();
+        Cgroup::resolve_systemd(cgroups_path.as_deref(), &opts.id, opts.rootless, &annotations)?
+    } else {
+        Cgroup::resolve(cgroups_path.as_deref(), &opts.id)?
+    };
     plan.cgroup = Some(cgroup.clone());
     if opts.rootless && !nix::unistd::geteuid().is_root() && !plan.ns.has_userns() {
         return Err(Error::config(
@@ -111,24 +117,28 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         annotations: plan.spec.annotations().clone().unwrap_or_default(),
         owner: String::new(),
         creating: true,
-        cgroup: Some(cgroup.clone()),
+        // A systemd unit is recorded once started: until then its name
+        // may be another container's, which a cleanup must not stop.
+        cgroup: (!cgroup.is_systemd()).then(|| cgroup.clone()),
         shares_host_pidns: !plan.ns.creates(LinuxNamespaceType::Pid)
             && plan.ns.joins(LinuxNamespaceType::Pid).is_none(),
     };
     dir.save(&stored)?;
     let resources = plan.spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-    let cgroup = create_cgroup(cgroup, opts.rootless, resources)?;
+    // A systemd unit is started once the init exists (it needs a pid).
+    let cgroup = if cgroup.is_systemd() { Some(cgroup) } else { create_cgroup(cgroup, opts.rootless, resources)? };
     if cgroup.is_none() {
         stored.cgroup = None;
         dir.save(&stored)?;
         plan.cgroup = Cgroup::own().ok();
     }
-    cleanup.cgroup = cgroup.clone();
+    cleanup.cgroup = cgroup.clone().filter(|c| !c.is_systemd());
     // Applied even without `linux.resources`: the device rules always start
     // from deny-all (see `cgroups::devices::rules`).
-    if let Some(cg) = &cgroup {
-        let none = oci_spec::runtime::LinuxResources::default();
-        for w in cg.apply(resources.unwrap_or(&none))? {
+    let none = oci_spec::runtime::LinuxResources::default();
+    let resources = Some(resources.unwrap_or(&none));
+    if let (Some(cg), Some(r)) = (cgroup.as_ref().filter(|c| !c.is_systemd()), resources) {
+        for w in cg.apply(r)? {
             logging::warn(&w);
         }
     }
@@ -139,8 +149,8 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         _ => None,
     };
     let cgroup_fd = match &cgroup {
-        Some(cg) => cg.open_dir_fd()?,
-        None => None,
+        Some(cg) if !cg.is_systemd() => cg.open_dir_fd()?,
+        _ => None,
     };
     let guard = super::join::exec_guard(&dir)?;
     let (pid, in_cgroup, parent_chan) =
@@ -157,8 +167,18 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     // Into the cgroup before the init runs anything, unless the kernel put
     // it there at birth (clone3 may be refused, e.g. under Docker's
     // default seccomp profile, and the legacy clone cannot).
-    if let (false, Some(cg)) = (in_cgroup, &cgroup) {
-        cg.add_pid(pid)?;
+    match &cgroup {
+        Some(cg) if cg.is_systemd() => {
+            let warnings = cg.start_unit(&opts.id, pid, resources, &stored.annotations)?;
+            cleanup.cgroup = Some(cg.clone());
+            stored.cgroup = Some(cg.clone());
+            dir.save(&stored)?;
+            for w in warnings {
+                logging::warn(&w);
+            }
+        }
+        Some(cg) if !in_cgroup => cg.add_pid(pid)?,
+        _ => {}
     }
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
     serve_init(&parent_chan, &plan, &stored, &mut cleanup)?;
