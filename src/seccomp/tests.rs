@@ -66,15 +66,19 @@ fn each_syscall_gets_its_rules_action() {
     assert!(!p.wants_listener());
 }
 
+/// Calls through an ABI the profile does not list get libseccomp's bad-arch
+/// action, `SCMP_ACT_KILL` (runc keeps it).
 #[test]
 fn unlisted_abis_are_killed() {
     let p = compile(&profile(r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"]}"#)).unwrap();
     let run = |arch, nr| interp::run(&p.filter, &Data { nr, arch, args: [0; 6] });
     assert_eq!(run(Abi::X86_64.audit_arch(), 0), ALLOW);
-    assert_eq!(run(Abi::X86.audit_arch(), 0), KILL_PROCESS);
-    assert_eq!(run(Abi::X32.audit_arch(), X32_SYSCALL_BIT), KILL_PROCESS);
-    assert_eq!(run(0xc000_00b7, 0), KILL_PROCESS); // AUDIT_ARCH_AARCH64
-                                                   // syscall(-1) is not an x32 call.
+    assert_eq!(run(Abi::X86.audit_arch(), 0), KILL_THREAD);
+    assert_eq!(run(Abi::X32.audit_arch(), X32_SYSCALL_BIT), KILL_THREAD);
+    assert_eq!(run(0xc000_00b7, 0), KILL_THREAD); // AUDIT_ARCH_AARCH64
+
+    // Above the x32 bit is x32 for libseccomp, except syscall(-1), which tracers use.
+    assert_eq!(run(Abi::X86_64.audit_arch(), 0x8000_0000), KILL_THREAD);
     assert_eq!(run(Abi::X86_64.audit_arch(), u32::MAX), ALLOW);
 }
 
@@ -223,7 +227,15 @@ fn invalid_profiles_are_rejected_with_the_field_named() {
         ),
         (
             r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":70000}"#,
-            "`linux.seccomp.defaultErrnoRet` value 70000 does not fit in 16 bits",
+            "`linux.seccomp.defaultErrnoRet` value 70000 is out of range (at most 4094)",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO","errnoRet":4095}]}"#,
+            "`linux.seccomp.syscalls[0].errnoRet` value 4095 is out of range (at most 4094)",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_TRACE","errnoRet":65536}]}"#,
+            "`linux.seccomp.syscalls[0].errnoRet` value 65536 is out of range (at most 65535)",
         ),
         (
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_KILL","args":[{"index":6,"value":0,"op":"SCMP_CMP_EQ"}]}]}"#,
