@@ -10,9 +10,11 @@ RUNTIME  ?= $(BERTH)
 BATS_JOBS ?= 1
 DEMO_DIR ?= /tmp/berth-demo
 
-# Debian packages the tests, demo, conformance and bench use.
+# Debian packages the tests, demo, conformance and bench use. python3-seccomp
+# is libseccomp for the seccomp differential test; gcc builds seccomp.bats's
+# 32-bit x86 helper (freestanding, so no multilib is needed).
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
-	python3 util-linux uidmap hyperfine xz-utils
+	python3 python3-seccomp gcc util-linux uidmap hyperfine xz-utils
 
 .PHONY: all build demo deps lint test unit integration conformance bench clean
 
@@ -56,8 +58,10 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# The seccomp differential test must not skip here: it is what proves berth's
+# BPF against libseccomp's (`make deps` installs python3-seccomp).
 unit:
-	$(CARGO) test
+	BERTH_SECCOMP_REFERENCE=required $(CARGO) test
 
 test: deps lint unit integration
 
