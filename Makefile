@@ -24,9 +24,11 @@ FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 # Debian packages the tests, demo, conformance and bench use. docker.io,
 # tini, iproute2, iptables: docker.bats (a private dockerd in a network
 # namespace of its own); python3-grpcio, python3-protobuf, protobuf-compiler:
-# cri.bats (Debian has no crictl); man-db, zsh, fish: install.bats.
+# cri.bats (Debian has no crictl); man-db, zsh, fish: install.bats;
+# python3-seccomp: libseccomp for the seccomp differential test; gcc builds
+# seccomp.bats's 32-bit x86 helper (freestanding, so no multilib is needed).
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
-	python3 python3-seccomp util-linux uidmap hyperfine xz-utils docker.io tini iproute2 iptables \
+	python3 python3-seccomp gcc util-linux uidmap hyperfine xz-utils docker.io tini iproute2 iptables \
 	man-db zsh fish python3-grpcio python3-protobuf protobuf-compiler systemd dbus procps
 # What `make demo` needs beyond the Rust toolchain.
 DEMO_PKGS := busybox-static jq
@@ -127,8 +129,10 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# The seccomp differential test must not skip here: it is what proves berth's
+# BPF against libseccomp's (`make deps` installs python3-seccomp).
 unit:
-	$(CARGO) test
+	BERTH_SECCOMP_REFERENCE=required $(CARGO) test
 
 test: deps lint unit integration test-vm
 

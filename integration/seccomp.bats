@@ -215,3 +215,58 @@ notify_mkdir_profile() { # LISTENER_PATH
 	run runtime list -q
 	assert_output ""
 }
+
+# add_socketcall32: lib/socketcall32.c (a static i386 program without libc that
+# makes socket and SysV IPC calls both through socketcall(2)/ipc(2) and
+# directly) built into $BUNDLE/rootfs/socketcall32; skips when this host cannot
+# build or run 32-bit x86 programs.
+add_socketcall32() {
+	command -v cc >/dev/null || skip "needs a C compiler (Debian package gcc)"
+	cc -m32 -static -nostdlib -ffreestanding -fno-pic -fno-stack-protector -O2 \
+		-o "$BUNDLE/rootfs/socketcall32" "$LIB_DIR/socketcall32.c" 2>"$WORK/cc.err" ||
+		skip "cannot build a 32-bit x86 program: $(head -c 300 "$WORK/cc.err")"
+}
+
+# The multiplexers: a 32-bit process need not call socket(2) to make a socket.
+x86_profile='{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+	"syscalls":[{"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":72},
+		{"names":["shmget"],"action":"SCMP_ACT_ERRNO","errnoRet":72}]}'
+
+@test "x86 (32-bit): without a profile, socketcall(2) and ipc(2) make sockets and shm segments" {
+	make_bundle "$BUNDLE"
+	add_socketcall32
+	run_sh '/socketcall32'
+	[ "$status" -ne 139 ] && [ "$status" -ne 126 ] || skip "this kernel does not run 32-bit x86 programs (IA32 emulation)"
+	assert_success
+	for how in socketcall-socket socket socketcall-socketpair socketpair ipc-shmget shmget; do
+		grep -Eq "^$how [0-9]+\$" <<<"$output" || fail "$how failed unfiltered" "output: $output"
+	done
+}
+
+@test "x86 (32-bit): a profile denying socket and shmget denies socketcall(SYS_SOCKET) and ipc(SHMGET) too" {
+	make_bundle "$BUNDLE"
+	add_socketcall32
+	set_seccomp "$x86_profile"
+	run_sh '/socketcall32'
+	[ "$status" -ne 139 ] && [ "$status" -ne 126 ] || skip "this kernel does not run 32-bit x86 programs (IA32 emulation)"
+	assert_success
+	# EMULTIHOP (72), both ways in
+	assert_line "socketcall-socket -72"
+	assert_line "socket -72"
+	assert_line "ipc-shmget -72"
+	assert_line "shmget -72"
+	# other socket calls are not touched
+	assert_line "socketcall-socketpair 0"
+	assert_line "socketpair 0"
+}
+
+@test "x86 (32-bit): a profile that does not list SCMP_ARCH_X86 kills 32-bit programs" {
+	make_bundle "$BUNDLE"
+	add_socketcall32
+	set_seccomp '{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{"names":["socket"],"action":"SCMP_ACT_ERRNO"}]}'
+	run_sh '/socketcall32; echo rc=$?'
+	assert_success
+	# SIGSYS (libseccomp's bad-arch action): no socket gets made
+	assert_line rc=159
+	assert_output_not_contains "socket"
+}

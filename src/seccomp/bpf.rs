@@ -1,27 +1,41 @@
 //! [`Policy`] -> one classic-BPF seccomp program.
 //!
-//! We emit the BPF ourselves rather than through seccompiler: seccompiler gives a
-//! filter a single match action and kills every non-native ABI, so an OCI profile
-//! would need one filter per action, and the kernel would then pick the most
-//! restrictive verdict across filters instead of the rule's action. One program
-//! with first-match dispatch gives each syscall exactly its rule's action, covers
-//! the x86 and x32 ABIs, and returns `SECCOMP_RET_USER_NOTIF` directly.
+//! Why berth emits its own BPF rather than calling libseccomp (what runc and crun
+//! do) or seccompiler: berth links statically and starts in about a millisecond,
+//! and libseccomp would be a C dependency linked into every `berth` call;
+//! seccompiler gives a filter a single match action and kills every non-native
+//! ABI, so an OCI profile would need one filter per action, and the kernel would
+//! then pick the most restrictive verdict across filters instead of the rule's
+//! action. One program built here gives every call exactly the verdict runc's
+//! libseccomp program (plus runc's ENOSYS stub) gives it, on x86_64, x86 and x32,
+//! and returns `SECCOMP_RET_USER_NOTIF` directly. That equality is the price of
+//! not using libseccomp, and it is paid in `policy`/`tree`/`mux` (the meaning)
+//! and proven by `differential_tests.rs`, which runs random profiles and calls
+//! through both programs.
 //!
-//! Layout (every conditional jump is short; long distances use `ja`):
+//! Layout (the program only ever jumps forward; `ja` covers long distances):
 //! ```text
 //!   ld arch; jeq AUDIT_ARCH_X86_64 -> native; jeq AUDIT_ARCH_I386 -> x86; ret bad_arch
 //! native:
-//!   ld nr; nr in [X32_BIT, 2^31) -> x32 section (or ret bad_arch if x32 is not listed)
-//! each section:
-//!   ld nr; for every action, groups of `jeq nr -> ret action` (unconditional syscalls)
-//!   for every conditional syscall: jeq nr -> body; ja next; body: rules..., ret default
-//!   jgt highest -> ret ENOSYS (stub); ret default
+//!   ld nr; ENOSYS stub: nr has __X32_SYSCALL_BIT ? nr > x32 highest : nr > x86_64 highest
+//!   without x32: nr in [X32_SYSCALL_BIT, 0xffffffff) -> ret bad_arch (libseccomp)
+//!   dispatch x86_64 and x32 syscalls (the x32 numbers carry the bit), ret default
+//! x86:
+//!   ld nr; ENOSYS stub: nr > x86 highest; dispatch x86 syscalls, ret default
+//! dispatch:
+//!   for every action, groups of `jeq nr -> ret action` (syscalls without conditions)
+//!   for every syscall with conditions: jeq nr -> its tree; the tree ends in rets
+//! tree node (libseccomp's evaluation order, see `tree`):
+//!   ld word; [and mask]; jeq/jgt/jge datum -> true branch, false branch
 //! ```
+
+use std::collections::{BTreeMap, HashMap};
 
 use libc::sock_filter;
 
-use super::policy::{Cmp, Op, Policy, Section};
+use super::policy::Policy;
 use super::syscalls::{Abi, X32_SYSCALL_BIT};
+use super::tree::{Body, NodeOp, Table, Then};
 use super::{Error, Result};
 
 // linux/bpf_common.h
@@ -36,6 +50,7 @@ const BPF_JA: u16 = 0x00;
 const BPF_JEQ: u16 = 0x10;
 const BPF_JGT: u16 = 0x20;
 const BPF_JGE: u16 = 0x30;
+const BPF_JSET: u16 = 0x40;
 const BPF_K: u16 = 0x00;
 
 /// The kernel's limit on a filter's length (`BPF_MAXINSNS`).
@@ -46,11 +61,11 @@ const GROUP: usize = 200;
 // struct seccomp_data offsets (little-endian: the low half of an arg comes first).
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
-fn arg_lo(index: u8) -> u32 {
-    16 + 8 * u32::from(index)
+fn arg_word(index: u8, hi: bool) -> u32 {
+    16 + 8 * u32::from(index) + if hi { 4 } else { 0 }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Label(usize);
 
 #[derive(Clone, Copy, Debug)]
@@ -112,7 +127,7 @@ impl Asm {
         if self.items.len() > MAX_INSNS {
             return Err(Error::TooLarge { len: self.items.len() });
         }
-        let short = |off: usize| u8::try_from(off).map_err(|_| Error::RuleTooLong);
+        let short = |off: usize| u8::try_from(off).map_err(|_| Error::Codegen("conditional jump too long"));
         let mut out = Vec::with_capacity(self.items.len());
         for (pos, item) in self.items.iter().enumerate() {
             out.push(match *item {
@@ -134,39 +149,43 @@ impl Asm {
 pub(crate) fn assemble(p: &Policy) -> Result<Vec<sock_filter>> {
     let section = |abi: Abi| p.sections.iter().find(|s| s.abi == abi);
     let native = section(Abi::X86_64).ok_or(Error::Codegen("no native section"))?;
+    let x32 = section(Abi::X32);
+    let x86 = section(Abi::X86);
     let mut a = Asm::default();
 
     let l_native = a.label();
     let l_x86 = a.label();
     a.ld(OFF_ARCH);
     jump_long(&mut a, Abi::X86_64.audit_arch(), l_native);
-    if section(Abi::X86).is_some() {
+    if x86.is_some() {
         jump_long(&mut a, Abi::X86.audit_arch(), l_x86);
     }
     a.ret(p.bad_arch);
 
+    // x86_64 and x32 calls share AUDIT_ARCH_X86_64; x32 numbers have the bit.
     a.bind(l_native);
-    let l_dispatch = a.label();
-    let l_x32 = a.label();
     a.ld(OFF_NR);
-    a.jump(BPF_JGE, X32_SYSCALL_BIT, Tgt::Next, Tgt::At(l_dispatch));
-    // Negative numbers (`syscall(-1)`) are not x32: treat them as unknown native calls.
-    a.jump(BPF_JGE, 0x8000_0000, Tgt::At(l_dispatch), Tgt::Next);
-    if section(Abi::X32).is_some() {
-        a.ja(l_x32);
-    } else {
+    // Calls with the x32 bit are checked against x32's numbers even when x32 is
+    // not listed (runc's stub then lets them through, and they are a bad arch).
+    emit_stub(&mut a, native.enosys_above, Some(x32.and_then(|s| s.enosys_above)));
+    if x32.is_none() {
+        // libseccomp: x32-range numbers are a bad arch when x32 is not listed,
+        // except -1 (what a tracer sets to skip a call).
+        let dispatch = a.label();
+        a.jump(BPF_JGE, X32_SYSCALL_BIT, Tgt::Next, Tgt::At(dispatch));
+        a.jump(BPF_JEQ, u32::MAX, Tgt::At(dispatch), Tgt::Next);
         a.ret(p.bad_arch);
+        a.bind(dispatch);
     }
-    a.bind(l_dispatch);
-    emit_section(&mut a, native, p.default)?;
+    let mut tables = vec![&native.table];
+    tables.extend(x32.map(|s| &s.table));
+    emit_dispatch(&mut a, &tables, p.default)?;
 
-    if let Some(x32) = section(Abi::X32) {
-        a.bind(l_x32);
-        emit_section(&mut a, x32, p.default)?;
-    }
-    if let Some(x86) = section(Abi::X86) {
+    if let Some(x86) = x86 {
         a.bind(l_x86);
-        emit_section(&mut a, x86, p.default)?;
+        a.ld(OFF_NR);
+        emit_stub(&mut a, x86.enosys_above, None);
+        emit_dispatch(&mut a, &[&x86.table], p.default)?;
     }
     a.finish()
 }
@@ -179,16 +198,43 @@ fn jump_long(a: &mut Asm, k: u32, l: Label) {
     a.bind(skip);
 }
 
-fn emit_section(a: &mut Asm, s: &Section, default: u32) -> Result<()> {
-    a.ld(OFF_NR);
+/// runc's ENOSYS stub with A = nr: calls numbered above `high` return ENOSYS.
+/// On `AUDIT_ARCH_X86_64` (`x32` is `Some`) calls with `__X32_SYSCALL_BIT` are
+/// x32 calls and are checked against the x32 highest number instead. A is kept.
+fn emit_stub(a: &mut Asm, high: Option<u32>, x32: Option<Option<u32>>) {
+    let x32_high = x32.flatten();
+    if high.is_none() && x32_high.is_none() {
+        return;
+    }
+    let enosys = a.label();
+    let done = a.label();
+    if x32.is_some() {
+        let l_x32 = a.label();
+        a.jump(BPF_JSET, X32_SYSCALL_BIT, Tgt::At(l_x32), Tgt::Next);
+        if let Some(h) = high {
+            a.jump(BPF_JGT, h, Tgt::At(enosys), Tgt::Next);
+        }
+        a.ja(done);
+        a.bind(l_x32);
+        if let Some(h) = x32_high {
+            a.jump(BPF_JGT, h, Tgt::At(enosys), Tgt::Next);
+        }
+    } else if let Some(h) = high {
+        a.jump(BPF_JGT, h, Tgt::At(enosys), Tgt::Next);
+    }
+    a.ja(done);
+    a.bind(enosys);
+    a.ret(libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32);
+    a.bind(done);
+}
 
-    // Unconditional syscalls, grouped by action so that each group shares one `ret`.
-    let mut by_ret: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-    for call in &s.syscalls {
-        if let [rule] = call.rules.as_slice() {
-            if rule.conds.is_empty() {
-                by_ret.entry(rule.ret).or_default().push(call.nr);
-            }
+/// With A = nr: the verdict for every syscall in `tables`, else `default`.
+fn emit_dispatch(a: &mut Asm, tables: &[&Table], default: u32) -> Result<()> {
+    // Syscalls without conditions, grouped by action so that each group shares one `ret`.
+    let mut by_ret: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for (nr, body) in tables.iter().flat_map(|t| t.calls()) {
+        if let Body::Ret(ret) = body {
+            by_ret.entry(ret).or_default().push(nr);
         }
     }
     for (ret, nrs) in &by_ret {
@@ -205,97 +251,138 @@ fn emit_section(a: &mut Asm, s: &Section, default: u32) -> Result<()> {
         }
     }
 
-    // Syscalls with argument conditions: each body ends in a `ret`, since it clobbers A.
-    let is_plain = |rules: &[super::policy::Rule]| matches!(rules, [r] if r.conds.is_empty());
-    for call in s.syscalls.iter().filter(|c| !is_plain(&c.rules)) {
-        let body = a.label();
-        let next = a.label();
-        a.jump(BPF_JEQ, call.nr, Tgt::At(body), Tgt::Next);
-        a.ja(next);
-        a.bind(body);
-        for rule in &call.rules {
-            let fail = a.label();
-            for cmp in &rule.conds {
-                emit_cmp(a, s.abi.is_64bit(), cmp, fail);
-            }
-            a.ret(rule.ret);
-            a.bind(fail);
+    // Syscalls with argument conditions: each tree ends in `ret`s, since it clobbers A.
+    for table in tables {
+        for (nr, body) in table.calls() {
+            let Body::Tree(root) = body else { continue };
+            let tree = a.label();
+            let next = a.label();
+            a.jump(BPF_JEQ, nr, Tgt::At(tree), Tgt::Next);
+            a.ja(next);
+            a.bind(tree);
+            emit_tree(a, table, root, default)?;
+            a.bind(next);
         }
-        a.ret(default);
-        a.bind(next);
-    }
-
-    if let Some(highest) = s.enosys_above {
-        let known = a.label();
-        a.jump(BPF_JGT, highest, Tgt::Next, Tgt::At(known));
-        a.ret(libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32);
-        a.bind(known);
     }
     a.ret(default);
     Ok(())
 }
 
-/// Fall through when `cmp` holds, jump to `fail` otherwise. 64-bit values are
-/// compared unsigned, high half first; 32-bit ABIs compare only the low half.
-fn emit_cmp(a: &mut Asm, wide: bool, cmp: &Cmp, fail: Label) {
-    let lo_off = arg_lo(cmp.index);
-    let hi_off = lo_off + 4;
-    let (vh, vl) = ((cmp.value >> 32) as u32, cmp.value as u32);
-    let (mh, ml) = ((cmp.mask >> 32) as u32, cmp.mask as u32);
-    let fail = Tgt::At(fail);
-    match cmp.op {
-        Op::Eq => {
-            if wide {
-                a.ld(hi_off);
-                a.jump(BPF_JEQ, vh, Tgt::Next, fail);
-            }
-            a.ld(lo_off);
-            a.jump(BPF_JEQ, vl, Tgt::Next, fail);
-        }
-        Op::Ne => {
-            let ok = a.label();
-            if wide {
-                a.ld(hi_off);
-                a.jump(BPF_JEQ, vh, Tgt::Next, Tgt::At(ok));
-            }
-            a.ld(lo_off);
-            a.jump(BPF_JEQ, vl, fail, Tgt::Next);
-            a.bind(ok);
-        }
-        Op::Gt | Op::Ge => {
-            let ok = a.label();
-            if wide {
-                a.ld(hi_off);
-                a.jump(BPF_JGT, vh, Tgt::At(ok), Tgt::Next);
-                a.jump(BPF_JEQ, vh, Tgt::Next, fail);
-            }
-            a.ld(lo_off);
-            let op = if cmp.op == Op::Gt { BPF_JGT } else { BPF_JGE };
-            a.jump(op, vl, Tgt::Next, fail);
-            a.bind(ok);
-        }
-        // Lt is "not Ge", Le is "not Gt".
-        Op::Lt | Op::Le => {
-            let ok = a.label();
-            if wide {
-                a.ld(hi_off);
-                a.jump(BPF_JGT, vh, fail, Tgt::Next);
-                a.jump(BPF_JEQ, vh, Tgt::Next, Tgt::At(ok));
-            }
-            a.ld(lo_off);
-            let op = if cmp.op == Op::Lt { BPF_JGE } else { BPF_JGT };
-            a.jump(op, vl, fail, Tgt::Next);
-            a.bind(ok);
-        }
-        Op::MaskedEq => {
-            if wide {
-                a.ld(hi_off);
-                a.and(mh);
-                a.jump(BPF_JEQ, vh, Tgt::Next, fail);
-            }
-            a.ld(lo_off);
-            a.and(ml);
-            a.jump(BPF_JEQ, vl, Tgt::Next, fail);
+/// Where evaluation goes: a block (a node, plus where to go when that node and
+/// the rest of its level decide nothing), or a return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Goto {
+    Block(usize),
+    Ret(u32),
+}
+
+/// Encode the tree whose top level starts at `root`. A node can be reached
+/// from several places (libseccomp shares the rest of a chain between the
+/// branches of a 64-bit range comparison) and with different continuations, so
+/// each (node, continuation) pair becomes one block; the blocks are laid out in
+/// topological order, so that every jump goes forward.
+fn emit_tree(a: &mut Asm, table: &Table, root: usize, default: u32) -> Result<()> {
+    // Blocks: (node, continuation) -> index; edges found breadth first.
+    let mut blocks: Vec<(usize, Goto)> = Vec::new();
+    let mut index: HashMap<(usize, Goto), usize> = HashMap::new();
+    let mut edges: Vec<[Goto; 2]> = Vec::new();
+    let mut intern = |node: usize, cont: Goto, blocks: &mut Vec<(usize, Goto)>| -> usize {
+        *index.entry((node, cont)).or_insert_with(|| {
+            blocks.push((node, cont));
+            blocks.len() - 1
+        })
+    };
+    let start = intern(root, Goto::Ret(default), &mut blocks);
+    let mut i = 0;
+    while i < blocks.len() {
+        let (node, cont) = blocks[i];
+        let t = table.test(node).ok_or(Error::Codegen("dangling tree node"))?;
+        // What comes after this node when its branch decides nothing.
+        let rest = match t.next {
+            Some(n) => Goto::Block(intern(n, cont, &mut blocks)),
+            None => cont,
+        };
+        let mut target = |then: Then, blocks: &mut Vec<(usize, Goto)>| match then {
+            Then::Level(n) => Goto::Block(intern(n, rest, blocks)),
+            Then::Ret(r) => Goto::Ret(r),
+            Then::Next => rest,
+        };
+        let on_true = target(t.on_true, &mut blocks);
+        let on_false = target(t.on_false, &mut blocks);
+        edges.push([on_true, on_false]);
+        i += 1;
+        if blocks.len() > MAX_INSNS {
+            return Err(Error::TooLarge { len: blocks.len() });
         }
     }
+    let order = topological(start, &edges)?;
+
+    let labels: Vec<Label> = blocks.iter().map(|_| a.label()).collect();
+    let mut rets: BTreeMap<u32, Label> = BTreeMap::new();
+    let mut goto_label = |g: Goto, a: &mut Asm| match g {
+        Goto::Block(b) => labels[b],
+        Goto::Ret(r) => *rets.entry(r).or_insert_with(|| a.label()),
+    };
+    for &b in &order {
+        let (node, _) = blocks[b];
+        let t = table.test(node).ok_or(Error::Codegen("dangling tree node"))?;
+        a.bind(labels[b]);
+        a.ld(arg_word(t.arg, t.hi));
+        if t.op == NodeOp::MaskedEq && t.mask != u32::MAX {
+            a.and(t.mask);
+        }
+        let op = match t.op {
+            NodeOp::Eq | NodeOp::MaskedEq => BPF_JEQ,
+            NodeOp::Gt => BPF_JGT,
+            NodeOp::Ge => BPF_JGE,
+        };
+        let [on_true, on_false] = edges[b];
+        let (lt, lf) = (goto_label(on_true, a), goto_label(on_false, a));
+        // Targets can be far: reach both through `ja`.
+        let skip = a.label();
+        a.jump(op, t.datum, Tgt::Next, Tgt::At(skip));
+        a.ja(lt);
+        a.bind(skip);
+        a.ja(lf);
+    }
+    for (ret, label) in rets {
+        a.bind(label);
+        a.ret(ret);
+    }
+    Ok(())
+}
+
+/// Blocks reachable from `start`, ordered so that every edge goes forward.
+fn topological(start: usize, edges: &[[Goto; 2]]) -> Result<Vec<usize>> {
+    // Iterative depth-first search; reverse post-order of a DAG is topological.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut mark = vec![Mark::New; edges.len()];
+    let mut post = Vec::with_capacity(edges.len());
+    let mut stack = vec![(start, 0usize)];
+    mark[start] = Mark::Open;
+    while let Some((b, k)) = stack.pop() {
+        if k < 2 {
+            stack.push((b, k + 1));
+            if let Goto::Block(c) = edges[b][k] {
+                match mark[c] {
+                    Mark::New => {
+                        mark[c] = Mark::Open;
+                        stack.push((c, 0));
+                    }
+                    Mark::Open => return Err(Error::Codegen("cycle in the decision tree")),
+                    Mark::Done => {}
+                }
+            }
+        } else {
+            mark[b] = Mark::Done;
+            post.push(b);
+        }
+    }
+    post.reverse();
+    Ok(post)
 }

@@ -6,21 +6,29 @@
 //! `no_new_privs` (the caller does, from `process.noNewPrivileges`) and returns the
 //! user-notification listener when the profile has an `SCMP_ACT_NOTIFY` rule.
 //!
-//! Pipeline: `policy` fixes the meaning of the profile (runc/libseccomp semantics,
-//! see its doc), `bpf` encodes it as a single filter with first-match dispatch,
-//! `syscalls` holds the name tables, `sys::seccomp` talks to the kernel.
+//! Pipeline: `policy` fixes the meaning of the profile (what runc with libseccomp
+//! makes of it, see its doc), with `tree` (how rules for one syscall combine, as
+//! in libseccomp) and `mux` (x86's `socketcall`/`ipc`); `bpf` encodes it as one
+//! program; `syscalls` holds the name tables; `sys::seccomp` talks to the kernel.
+//! `differential_tests` proves the result against libseccomp itself.
 //!
 //! Architectures: the filter always covers the native ABI (x86_64). When the profile
 //! lists `SCMP_ARCH_X86` or `SCMP_ARCH_X32`, those ABIs get their own sections with
 //! their own syscall numbers, like libseccomp; calls through an ABI that is not
-//! listed kill the process (libseccomp's bad-arch action). Other listed
-//! architectures are accepted and ignored: an x86_64 kernel never reports them.
+//! listed get libseccomp's bad-arch action, `SCMP_ACT_KILL` (the calling thread, a
+//! single-threaded program dies of SIGSYS). Other listed architectures are accepted
+//! and ignored: an x86_64 kernel never reports them.
 
 pub mod agent;
 mod bpf;
+mod mux;
 mod policy;
 mod syscalls;
+mod tree;
 
+#[cfg(test)]
+#[cfg(target_arch = "x86_64")]
+mod differential_tests;
 #[cfg(test)]
 mod interp;
 // The tests build x86_64 filters, the only host berth filters on.
@@ -102,8 +110,8 @@ pub enum Error {
     EmptySyscallName { rule: usize },
     #[error("`{field}` is set but `{action}` takes no errno")]
     ErrnoUnsupported { field: String, action: &'static str },
-    #[error("`{field}` value {value} does not fit in 16 bits")]
-    ErrnoRange { field: String, value: u32 },
+    #[error("`{field}` value {value} is out of range (at most {max})")]
+    ErrnoRange { field: String, value: u32, max: u32 },
     #[error("argument index {index} in `linux.seccomp.syscalls[{rule}].args` is not in 0..=5")]
     ArgIndex { rule: usize, index: usize },
     #[error("`SCMP_ACT_NOTIFY` cannot be the default action")]
@@ -116,8 +124,16 @@ pub enum Error {
     MetadataWithoutListener,
     #[error("compile seccomp profile: {len} BPF instructions exceed the kernel limit of 4096")]
     TooLarge { len: usize },
-    #[error("compile seccomp profile: a rule has too many argument conditions to encode")]
-    RuleTooLong,
+    #[error(
+        "add `linux.seccomp.syscalls[{rule}]` for `{syscall}`: its argument conditions overlap an earlier rule's with \
+         a different action (libseccomp, and so runc, refuses this profile too)"
+    )]
+    RuleConflict { rule: usize, syscall: String },
+    #[error(
+        "add `linux.seccomp.syscalls[{rule}]` for `{syscall}`: libseccomp cannot merge its argument conditions with an \
+         earlier rule's (it never returns, so runc hangs on this profile)"
+    )]
+    RuleLoops { rule: usize, syscall: String },
     #[error("compile seccomp profile: internal error: {0}")]
     Codegen(&'static str),
     #[error("load seccomp filter: need `no_new_privs` or `CAP_SYS_ADMIN` (set `process.noNewPrivileges`)")]

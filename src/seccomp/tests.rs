@@ -66,15 +66,19 @@ fn each_syscall_gets_its_rules_action() {
     assert!(!p.wants_listener());
 }
 
+/// Calls through an ABI the profile does not list get libseccomp's bad-arch
+/// action, `SCMP_ACT_KILL` (runc keeps it).
 #[test]
 fn unlisted_abis_are_killed() {
     let p = compile(&profile(r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"]}"#)).unwrap();
     let run = |arch, nr| interp::run(&p.filter, &Data { nr, arch, args: [0; 6] });
     assert_eq!(run(Abi::X86_64.audit_arch(), 0), ALLOW);
-    assert_eq!(run(Abi::X86.audit_arch(), 0), KILL_PROCESS);
-    assert_eq!(run(Abi::X32.audit_arch(), X32_SYSCALL_BIT), KILL_PROCESS);
-    assert_eq!(run(0xc000_00b7, 0), KILL_PROCESS); // AUDIT_ARCH_AARCH64
-                                                   // syscall(-1) is not an x32 call.
+    assert_eq!(run(Abi::X86.audit_arch(), 0), KILL_THREAD);
+    assert_eq!(run(Abi::X32.audit_arch(), X32_SYSCALL_BIT), KILL_THREAD);
+    assert_eq!(run(0xc000_00b7, 0), KILL_THREAD); // AUDIT_ARCH_AARCH64
+
+    // Above the x32 bit is x32 for libseccomp, except syscall(-1), which tracers use.
+    assert_eq!(run(Abi::X86_64.audit_arch(), 0x8000_0000), KILL_THREAD);
     assert_eq!(run(Abi::X86_64.audit_arch(), u32::MAX), ALLOW);
 }
 
@@ -223,7 +227,15 @@ fn invalid_profiles_are_rejected_with_the_field_named() {
         ),
         (
             r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":70000}"#,
-            "`linux.seccomp.defaultErrnoRet` value 70000 does not fit in 16 bits",
+            "`linux.seccomp.defaultErrnoRet` value 70000 is out of range (at most 4094)",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO","errnoRet":4095}]}"#,
+            "`linux.seccomp.syscalls[0].errnoRet` value 4095 is out of range (at most 4094)",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_TRACE","errnoRet":65536}]}"#,
+            "`linux.seccomp.syscalls[0].errnoRet` value 65536 is out of range (at most 65535)",
         ),
         (
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_KILL","args":[{"index":6,"value":0,"op":"SCMP_CMP_EQ"}]}]}"#,
@@ -314,4 +326,91 @@ fn feature_tables_parse() {
     }
     assert_eq!(ACTIONS.len(), 9);
     assert_eq!(OPERATORS.len(), 7);
+}
+
+/// x86: a rule for a socket or SysV IPC call also covers the multiplexer, with
+/// argument 0 naming the call; x86_64 has no multiplexer.
+#[test]
+fn x86_socket_and_ipc_rules_cover_the_multiplexers() {
+    let p = compile(&profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+            "syscalls":[{"names":["socket","shmget","send"],"action":"SCMP_ACT_ERRNO","errnoRet":72}]}"#,
+    ))
+    .unwrap();
+    let x86 = |nr, arg0| interp::run(&p.filter, &Data { nr, arch: Abi::X86.audit_arch(), args: [arg0, 0, 0, 0, 0, 0] });
+    assert_eq!(x86(mux::X86_SOCKETCALL, 1), errno(72)); // SYS_SOCKET
+    assert_eq!(x86(mux::X86_SOCKETCALL, 9), errno(72)); // SYS_SEND: no direct syscall on x86
+    assert_eq!(x86(mux::X86_SOCKETCALL, 8), ALLOW); // SYS_SOCKETPAIR
+    assert_eq!(x86(359, 2), errno(72)); // socket(2)
+    assert_eq!(x86(mux::X86_IPC, 23), errno(72)); // SHMGET
+    assert_eq!(x86(mux::X86_IPC, 21), ALLOW); // SHMAT
+    assert_eq!(x86(395, 0), errno(72)); // shmget(2)
+    assert_eq!(v(&p, "socket"), errno(72));
+    assert_eq!(v(&p, "getuid"), ALLOW); // 102 on x86_64
+}
+
+/// Through `socketcall` the real arguments are behind a pointer: libseccomp
+/// replaces the condition on argument 0 with the call number (so this rule
+/// allows every socket family there), and berth does the same.
+#[test]
+fn x86_socketcall_takes_the_call_number_for_argument_0() {
+    let p = compile(&profile(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+            "syscalls":[{"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":40,"op":"SCMP_CMP_NE"}]},
+                        {"names":["exit_group","execve","read","write","close","kill"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    ))
+    .unwrap();
+    let x86 = |nr, arg0| interp::run(&p.filter, &Data { nr, arch: Abi::X86.audit_arch(), args: [arg0, 0, 0, 0, 0, 0] });
+    assert_eq!(x86(mux::X86_SOCKETCALL, 1), ALLOW);
+    assert_eq!(x86(mux::X86_SOCKETCALL, 3), errno(libc::EPERM)); // SYS_CONNECT
+    assert_eq!(x86(359, 40), errno(libc::ENOSYS)); // runc's stub: 359 is above x86's highest (252)
+    assert_eq!(v0(&p, "socket", 2), ALLOW);
+    assert_eq!(v0(&p, "socket", 40), errno(libc::EPERM));
+}
+
+/// Overlapping conditional rules: libseccomp's tree tries comparisons of higher
+/// arguments first, whatever the profile order.
+#[test]
+fn overlapping_conditional_rules_follow_libseccomps_order() {
+    let p = compile(&profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["getcwd"],"action":"SCMP_ACT_ERRNO","errnoRet":2,"args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+            {"names":["getcwd"],"action":"SCMP_ACT_ERRNO","errnoRet":3,"args":[{"index":1,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
+    ))
+    .unwrap();
+    let getcwd = |a0, a1| verdict(&p, Abi::X86_64, "getcwd", [a0, a1, 0, 0, 0, 0]);
+    assert_eq!(getcwd(1, 1), errno(3));
+    assert_eq!(getcwd(1, 0), errno(2));
+    assert_eq!(getcwd(0, 1), errno(3));
+    assert_eq!(getcwd(0, 0), ALLOW);
+}
+
+/// Rules libseccomp refuses (runc then fails the container) are refused.
+#[test]
+fn conflicting_rules_are_refused() {
+    let e = compile(&profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["getcwd"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+            {"names":["chdir","getcwd"],"action":"SCMP_ACT_KILL","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
+    ))
+    .unwrap_err();
+    assert!(matches!(e, Error::RuleConflict { rule: 1, ref syscall } if syscall == "getcwd"), "{e}");
+    // A rule on x86 through socketcall: both become socketcall(arg0 == 1).
+    let e = compile(&profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86"],"syscalls":[
+            {"names":["socket"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":2,"op":"SCMP_CMP_EQ"}]},
+            {"names":["socket"],"action":"SCMP_ACT_KILL","args":[{"index":0,"value":10,"op":"SCMP_CMP_EQ"}]}]}"#,
+    ))
+    .unwrap_err();
+    assert!(matches!(e, Error::RuleConflict { rule: 1, .. }), "{e}");
+    // libseccomp 2.5 never returns from this one (runc hangs): refused.
+    let e = compile(&profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["close"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":3,"op":"SCMP_CMP_GT"},
+                {"index":2,"value":3,"valueTwo":2,"op":"SCMP_CMP_MASKED_EQ"}]},
+            {"names":["close"],"action":"SCMP_ACT_TRAP","args":[{"index":4,"value":2147483647,"op":"SCMP_CMP_GT"},
+                {"index":0,"value":3,"op":"SCMP_CMP_GT"}]}]}"#,
+    ))
+    .unwrap_err();
+    assert!(matches!(e, Error::RuleLoops { rule: 1, .. }), "{e}");
 }

@@ -41,6 +41,13 @@ impl Abi {
         matches!(self, Abi::X86_64)
     }
 
+    /// Whether any of the ABIs has a syscall called `name`, or x86 reaches it
+    /// through a multiplexer (`send`, `recv`...): the names libseccomp knows.
+    pub(crate) fn known(name: &str) -> bool {
+        [Abi::X86_64, Abi::X86, Abi::X32].iter().any(|abi| abi.resolve(name).is_some())
+            || super::mux::x86_multiplexed(name).is_some()
+    }
+
     /// The number `seccomp_data.nr` carries for `name` in this ABI, if it has it.
     pub(crate) fn resolve(self, name: &str) -> Option<u32> {
         let (table, offset) = match self {
