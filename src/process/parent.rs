@@ -75,6 +75,9 @@ pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<C
 
 /// `create` with the bundle's config already read (`run` reads it first).
 pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<OwnedFd>) -> Result<Created> {
+    for w in &bundle.warnings {
+        logging::warn_user(w);
+    }
     let dir = ContainerDir::new(root, &opts.id)?;
     let mut plan = super::plan(bundle.spec.clone(), bundle.dir.clone(), opts)?;
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {

@@ -1,0 +1,371 @@
+//! Every field of the runtime-spec config, and what berth does with it:
+//! applied, refused, or not applied with a warning that names it. Nothing
+//! a config sets is dropped without a word (issue 14): create (and exec,
+//! for its `--process` file) walk the JSON they were given through
+//! [`review`], which looks each field up here.
+//!
+//! The table is checked against oci-spec's own types by a test that asks
+//! serde for every field they have (`probe.rs`): a field oci-spec gains
+//! fails that test until it has a line here. `features` reads the same
+//! table, so it cannot claim what is not applied.
+//!
+//! Paths are JSON paths: keys joined by `.`, `[]` for the elements of an
+//! array, `*` for the keys of a map. An entry covers its own node and
+//! everything below it; the longest entry that covers a field decides.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// What berth does with a field that is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handling {
+    /// Applied; the text says by what (and any value-dependent warning the
+    /// module itself gives).
+    Applied(&'static str),
+    /// Not applied: the container runs, and a warning names the field.
+    Warned(&'static str),
+    /// A config that sets it is refused before anything is created.
+    Refused(&'static str),
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub path: &'static str,
+    pub handling: Handling,
+}
+
+const fn applied(path: &'static str, by: &'static str) -> Field {
+    Field { path, handling: Handling::Applied(by) }
+}
+
+const fn warned(path: &'static str, why: &'static str) -> Field {
+    Field { path, handling: Handling::Warned(why) }
+}
+
+const fn refused(path: &'static str, why: &'static str) -> Field {
+    Field { path, handling: Handling::Refused(why) }
+}
+
+const NOT_LINUX: &str = "configures another platform; not applied on Linux";
+
+/// The runtime-spec 1.3 config, as oci-spec 0.10 reads it.
+pub const TABLE: &[Field] = &[
+    applied("ociVersion", "spec::validate: any 1.x.y"),
+    applied("root.path", "rootfs"),
+    applied("root.readonly", "rootfs: remounted read-only"),
+    applied("mounts[].destination", "rootfs: resolved inside the root"),
+    applied("mounts[].source", "rootfs"),
+    applied("mounts[].type", "rootfs"),
+    applied("mounts[].options", "rootfs::options (an unknown option is an error)"),
+    applied("mounts[].uidMappings", "rootfs::idmap"),
+    applied("mounts[].gidMappings", "rootfs::idmap"),
+    applied("process.terminal", "terminal: a pty from the container's devpts"),
+    applied("process.consoleSize", "terminal: the pty's window size"),
+    applied("process.cwd", "process::finish"),
+    applied("process.args", "process::finish"),
+    applied("process.env", "process::finish"),
+    warned("process.commandLine", "is for Windows; process.args is used on Linux"),
+    applied("process.user.uid", "process::finish"),
+    applied("process.user.gid", "process::finish"),
+    applied("process.user.umask", "process::finish"),
+    applied("process.user.additionalGids", "process::finish"),
+    warned("process.user.username", "is for Windows; uid and gid are used on Linux"),
+    applied("process.capabilities", "capabilities: the five sets"),
+    applied("process.rlimits", "process::finish: setrlimit"),
+    applied("process.noNewPrivileges", "process::finish"),
+    applied("process.apparmorProfile", "lsm (refused when AppArmor is not enabled)"),
+    applied("process.selinuxLabel", "lsm (refused when SELinux is not enabled)"),
+    applied("process.oomScoreAdj", "process::finish"),
+    applied("process.scheduler", "process::finish: sched_setattr"),
+    applied("process.ioPriority", "process::finish: ioprio_set"),
+    applied(
+        "process.execCPUAffinity.initial",
+        "exec: berth's own affinity around the clone (config.md: not applicable to the init)",
+    ),
+    applied("process.execCPUAffinity.final", "process::finish for exec (config.md: not applicable to the init)"),
+    applied("hostname", "the container's UTS namespace"),
+    applied("domainname", "the container's UTS namespace"),
+    applied("hooks.prestart", "hooks"),
+    applied("hooks.createRuntime", "hooks"),
+    applied("hooks.createContainer", "hooks"),
+    applied("hooks.startContainer", "hooks"),
+    applied("hooks.poststart", "hooks"),
+    applied("hooks.poststop", "hooks"),
+    applied("annotations", "state: reported by `state`"),
+    applied("linux.namespaces", "namespaces"),
+    applied("linux.uidMappings", "namespaces: uid_map"),
+    applied("linux.gidMappings", "namespaces: gid_map"),
+    applied("linux.timeOffsets.*.secs", "namespaces: timens_offsets"),
+    applied("linux.timeOffsets.*.nanosecs", "namespaces: timens_offsets"),
+    applied("linux.devices", "rootfs::dev"),
+    applied("linux.netDevices.*.name", "netdev: moved (and renamed) into the container's network namespace"),
+    applied("linux.cgroupsPath", "cgroups"),
+    applied("linux.resources.devices", "cgroups::devices (v1 files, v2 eBPF)"),
+    applied("linux.resources.memory", "cgroups (kernel memory and v2-less settings warn)"),
+    applied("linux.resources.cpu", "cgroups"),
+    applied("linux.resources.pids", "cgroups"),
+    applied("linux.resources.blockIO", "cgroups"),
+    applied("linux.resources.hugepageLimits", "cgroups"),
+    applied("linux.resources.network", "cgroups (an error on cgroup v2, which has no net_cls/net_prio)"),
+    applied("linux.resources.rdma", "cgroups"),
+    applied("linux.resources.unified", "cgroups (an error without cgroup v2)"),
+    applied("linux.intelRdt.closID", "resctrl (refused when resctrl is not mounted)"),
+    applied("linux.intelRdt.l3CacheSchema", "resctrl: schemata"),
+    applied("linux.intelRdt.memBwSchema", "resctrl: schemata"),
+    applied("linux.intelRdt.schemata", "resctrl: schemata"),
+    applied("linux.intelRdt.enableMonitoring", "resctrl: a MON group named after the container"),
+    applied("linux.intelRdt.enableCmt", "resctrl: as enableMonitoring (runtime-spec 1.3 merged the two)"),
+    applied("linux.intelRdt.enableMbm", "resctrl: as enableMonitoring (runtime-spec 1.3 merged the two)"),
+    applied("linux.memoryPolicy.mode", "numa: set_mempolicy for every container process"),
+    applied("linux.memoryPolicy.nodes", "numa: nodes the host lacks are refused"),
+    applied("linux.memoryPolicy.flags", "numa: set_mempolicy mode flags"),
+    applied("linux.sysctl", "the init, through a verified procfs handle"),
+    applied("linux.seccomp", "seccomp"),
+    applied("linux.rootfsPropagation", "rootfs"),
+    applied("linux.maskedPaths", "rootfs"),
+    applied("linux.readonlyPaths", "rootfs"),
+    applied("linux.mountLabel", "lsm: context= on berth's mounts with SELinux (warned without it)"),
+    applied("linux.personality.domain", "process::finish: personality(2)"),
+    warned("linux.personality.flags", "the runtime-spec defines no personality flags"),
+    warned("uidMappings", "is not a runtime-spec field (linux.uidMappings is)"),
+    warned("gidMappings", "is not a runtime-spec field (linux.gidMappings is)"),
+    warned("solaris", NOT_LINUX),
+    warned("windows", NOT_LINUX),
+    warned("zos", NOT_LINUX),
+    warned("freebsd", NOT_LINUX),
+    refused(
+        "vm",
+        "configures a virtual machine: berth runs containers, and would run this one without the isolation asked for",
+    ),
+];
+
+/// Whether the config was given whole, or as exec's `process` object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Config,
+    Process,
+}
+
+/// The handling of the field at `path` (e.g. `linux.netDevices.*.name`).
+pub fn handling(path: &str) -> Option<Handling> {
+    lookup(path).map(|f| f.handling)
+}
+
+/// Whether berth applies the field at `path` (for `features`).
+pub fn is_applied(path: &str) -> bool {
+    matches!(handling(path), Some(Handling::Applied(_)))
+}
+
+/// Look at every field `value` sets: a refused one is an error naming it;
+/// the others that are not applied, and fields the runtime-spec does not
+/// have (which config.md says to ignore), come back as warnings, one per
+/// field.
+pub fn review(value: &Value, scope: Scope) -> Result<Vec<String>> {
+    let mut r = Review::default();
+    let (root, what) = match scope {
+        Scope::Config => (String::new(), "config.json"),
+        Scope::Process => ("process".to_string(), "process file"),
+    };
+    r.walk(value, root);
+    if let Some((path, why)) = r.refused.first() {
+        return Err(Error::config(path.clone(), *why));
+    }
+    let mut out = Vec::new();
+    for (path, why) in r.warned {
+        out.push(format!("{what}: `{path}` is not applied: {why}"));
+    }
+    for path in r.unknown {
+        out.push(format!("{what}: unknown field `{path}` is ignored"));
+    }
+    Ok(out)
+}
+
+#[derive(Default)]
+struct Review {
+    warned: Vec<(String, &'static str)>,
+    refused: Vec<(String, &'static str)>,
+    unknown: Vec<String>,
+}
+
+impl Review {
+    fn walk(&mut self, v: &Value, path: String) {
+        if let Some(f) = lookup(&path) {
+            match f.handling {
+                Handling::Applied(_) => {}
+                Handling::Warned(why) => {
+                    if !self.warned.iter().any(|(p, _)| p == f.path) {
+                        self.warned.push((f.path.to_string(), why));
+                    }
+                }
+                Handling::Refused(why) => self.refused.push((f.path.to_string(), why)),
+            }
+            return;
+        }
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, child) in m {
+                    let literal = join(&path, k);
+                    let next = if is_known(&literal) {
+                        literal
+                    } else if is_known(&join(&path, "*")) {
+                        join(&path, "*")
+                    } else {
+                        literal
+                    };
+                    self.walk(child, next);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for child in a {
+                    self.walk(child, format!("{path}[]"));
+                }
+            }
+            // A value, or an empty object or array: fine where the table
+            // has fields below it.
+            _ => {
+                if !is_known(&path) && !self.unknown.contains(&path) {
+                    self.unknown.push(path);
+                }
+            }
+        }
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// `entry` covers `path`: the same node or one below it.
+fn covers(entry: &str, path: &str) -> bool {
+    path.strip_prefix(entry).is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with("[]"))
+}
+
+fn lookup(path: &str) -> Option<&'static Field> {
+    TABLE.iter().filter(|f| covers(f.path, path)).max_by_key(|f| f.path.len())
+}
+
+/// Some entry covers `path` or lies below it.
+fn is_known(path: &str) -> bool {
+    TABLE.iter().any(|f| covers(f.path, path) || covers(path, f.path))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::spec::probe;
+
+    /// Fields of runtime-spec 1.3's schema that oci-spec 0.10 does not
+    /// have (it drops them when parsing; `review` still sees them).
+    const NOT_IN_OCI_SPEC: &[&str] = &["freebsd"];
+
+    /// Every field oci-spec can parse has a row, and every row names a
+    /// field oci-spec has: a field added to oci-spec fails here until the
+    /// table says what berth does with it.
+    #[test]
+    fn the_table_covers_every_field_of_oci_spec() {
+        let leaves = probe::leaf_paths::<oci_spec::runtime::Spec>();
+        let uncovered: Vec<&String> = leaves.iter().filter(|p| lookup(p).is_none()).collect();
+        assert!(uncovered.is_empty(), "fields with no row in spec::fields::TABLE: {uncovered:#?}");
+        let nodes = probe::node_paths::<oci_spec::runtime::Spec>();
+        let stale: Vec<&str> =
+            TABLE.iter().map(|f| f.path).filter(|p| !nodes.contains(*p) && !NOT_IN_OCI_SPEC.contains(p)).collect();
+        assert!(stale.is_empty(), "rows that name no field of oci-spec: {stale:?}");
+        let mut seen = BTreeSet::new();
+        for f in TABLE {
+            assert!(seen.insert(f.path), "row `{}` twice", f.path);
+        }
+    }
+
+    /// exec's `process` object is covered by the same rows.
+    #[test]
+    fn the_table_covers_exec_process_objects() {
+        for leaf in probe::leaf_paths::<oci_spec::runtime::Process>() {
+            let path = format!("process.{leaf}");
+            assert!(lookup(&path).is_some(), "{path} has no row");
+        }
+    }
+
+    fn review_json(json: &str) -> Result<Vec<String>> {
+        review(&serde_json::from_str(json).unwrap(), Scope::Config)
+    }
+
+    #[test]
+    fn applied_fields_pass_quietly() {
+        let w = review_json(crate::spec::template::DEFAULT_JSON).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let w = review_json(
+            r#"{"ociVersion":"1.3.0","annotations":{"a.b":"c"},"linux":{"sysctl":{"net.ipv4.ip_forward":"1"},
+            "netDevices":{"eth0.5":{"name":"x"}},"timeOffsets":{"monotonic":{"secs":1}},"resources":{},
+            "memoryPolicy":{"mode":"MPOL_BIND","nodes":"0"}},"mounts":[],"process":{"capabilities":{}}}"#,
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn fields_not_applied_are_named_once() {
+        let w = review_json(
+            r#"{"ociVersion":"1.3.0","process":{"commandLine":"x","user":{"uid":0,"username":"u"}},
+            "linux":{"personality":{"domain":"LINUX","flags":["a","b"]}},"windows":{"layerFolders":["a","b"]},
+            "solaris":{"milestone":"m"}}"#,
+        )
+        .unwrap();
+        assert_eq!(w.len(), 5, "{w:?}");
+        for field in ["process.commandLine", "process.user.username", "linux.personality.flags", "windows", "solaris"] {
+            assert!(w.iter().any(|l| l.contains(&format!("`{field}`"))), "{field}: {w:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let w = review_json(
+            r#"{"ociVersion":"1.3.0","linux":{"resourcez":{"x":1},"netDevices":{"eth0":{"nom":"x"}}},"extra":[1,2]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            w,
+            [
+                "config.json: unknown field `extra[]` is ignored",
+                "config.json: unknown field `linux.netDevices.*.nom` is ignored",
+                "config.json: unknown field `linux.resourcez.x` is ignored",
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_fields_are_errors() {
+        let e = review_json(r#"{"ociVersion":"1.3.0","vm":{"hypervisor":{"path":"/x"}}}"#).unwrap_err().to_string();
+        assert!(e.contains("`vm`") || e.contains("vm:"), "{e}");
+        assert!(e.contains("virtual machine"), "{e}");
+    }
+
+    #[test]
+    fn exec_process_files_are_reviewed_as_process() {
+        let v = serde_json::json!({"args": ["x"], "cwd": "/", "commandLine": "x", "bogus": 1});
+        let w = review(&v, Scope::Process).unwrap();
+        assert_eq!(
+            w,
+            [
+                "process file: `process.commandLine` is not applied: is for Windows; process.args is used on Linux",
+                "process file: unknown field `process.bogus` is ignored",
+            ]
+        );
+    }
+
+    #[test]
+    fn lookups() {
+        assert!(is_applied("linux.netDevices.*.name"));
+        assert!(is_applied("linux.intelRdt.schemata"));
+        assert!(is_applied("linux.resources.memory.limit"));
+        assert!(!is_applied("linux.personality.flags"));
+        assert_eq!(handling("linux.bogus"), None);
+    }
+}
