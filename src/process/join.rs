@@ -74,8 +74,23 @@ fn plan_exec(spec: &oci_spec::runtime::Spec, process: &Process, preserve_fds: u3
         // runc's setns init also leaves the caller's session keyring.
         new_keyring: true,
         caller_nofile: super::caller_nofile(),
+        exec_cpu_affinity: true,
     };
     plan::plan_process(process, spec.linux().as_ref(), &inputs)
+}
+
+/// What the plan asks of the host: the memory policy's nodes and the
+/// CPUs of the affinity lists must exist here.
+fn check_host(p: &ProcessPlan) -> Result<()> {
+    if let Some(mp) = &p.memory_policy {
+        crate::placement::check_host_nodes(mp)?;
+    }
+    for (cpus, field) in [(&p.cpus_initial, "initial"), (&p.cpus_final, "final")] {
+        if let Some(cpus) = cpus {
+            crate::placement::check_host_cpus(cpus, &format!("exec process.execCPUAffinity.{field}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Start `opts.process` in the container; returns its host pid.
@@ -83,6 +98,7 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
     let pid = stored.pid;
     let process = plan_exec(spec, &opts.process, opts.preserve_fds)?;
     crate::lsm::check(&process.labels, "exec process")?;
+    check_host(&process)?;
     if process.terminal && opts.console.is_none() {
         return Err(Error::Usage("a terminal was requested but no --console-socket given".into()));
     }
@@ -135,7 +151,21 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
         None => None,
     };
     let console = opts.console;
-    let (child, in_cgroup) = match clone_process(0, cgroup_fd.as_ref().map(|f| f.as_fd())) {
+    // execCPUAffinity.initial: berth itself runs there across the clone, so
+    // the process starts on those CPUs before it joins the container's
+    // cgroup (config.md), whichever way it joins; berth's own affinity is
+    // back right after.
+    let own_affinity = match &plan.process.cpus_initial {
+        Some(cpus) => Some(crate::placement::pin_self(cpus)?),
+        None => None,
+    };
+    let forked = clone_process(0, cgroup_fd.as_ref().map(|f| f.as_fd()));
+    if let Some(own) = &own_affinity {
+        if !matches!(forked, Ok(Forked::Child)) {
+            crate::placement::restore_self(own)?;
+        }
+    }
+    let (child, in_cgroup) = match forked {
         Ok(Forked::Child) => {
             drop(parent_chan);
             run_child(&plan, child_chan, console, guard)

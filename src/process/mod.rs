@@ -114,13 +114,23 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
                 oom_score_adj: None,
                 new_keyring: !opts.no_new_keyring,
                 caller_nofile: caller_nofile(),
+                exec_cpu_affinity: false,
             };
             let pp = plan::plan_process(p, spec.linux().as_ref(), &inputs)?;
             crate::lsm::check(&pp.labels, "process")?;
+            if let Some(mp) = &pp.memory_policy {
+                crate::placement::check_host_nodes(mp)?;
+            }
             Some(pp)
         }
         None => None,
     };
+    let label = spec.linux().as_ref().and_then(|l| l.mount_label().as_ref()).filter(|l| !l.is_empty());
+    if label.is_some() && crate::lsm::mount_label(label).is_none() {
+        crate::logging::warn_user(
+            "config.json: `linux.mountLabel` is not applied: SELinux is not enabled on this host",
+        );
+    }
     let terminal = process.as_ref().is_some_and(|p| p.terminal);
     if !ns.has_mountns()
         && (!rootfs.mounts.is_empty()
