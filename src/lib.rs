@@ -17,6 +17,7 @@
 //! - `rootless`     unprivileged operation: state root, id maps, best-effort cgroups
 //! - `capabilities` the capability name table and applying the five sets
 //! - `placement`    NUMA memory policy and CPU affinity of container processes
+//! - `netdev`       `linux.netDevices`: host devices moved in (rtnetlink)
 //! - `lsm`          AppArmor profile, SELinux process and mount labels
 //! - `seccomp`      `linux.seccomp` -> BPF program, installed with seccomp(2)
 //! - `exec_guard`   the final exec through a sealed memfd trampoline (CVE-2019-5736)
@@ -39,6 +40,7 @@ pub mod logging;
 pub mod lsm;
 pub mod mountinfo;
 pub mod namespaces;
+pub mod netdev;
 pub mod placement;
 pub mod process;
 pub mod procfs;

@@ -55,6 +55,9 @@ pub struct Plan {
     /// Detached idmapped mounts made by the parent before the clone, one
     /// slot per entry of `rootfs.mounts` (empty when there are none).
     pub idmapped: Vec<Option<std::os::fd::OwnedFd>>,
+    /// `linux.netDevices`: host devices the parent moves into the
+    /// container's network namespace.
+    pub net_devices: Vec<crate::netdev::Move>,
 }
 
 /// berth's caller's RLIMIT_NOFILE, before [`raise_own_nofile`].
@@ -98,6 +101,7 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
     let ns = namespaces::plan(spec.linux().as_ref())?;
     crate::spec::validate::validate(&spec, &ns)?;
     let rootfs = rootfs_plan::plan(&spec, &bundle)?;
+    let net_devices = crate::netdev::plan(spec.linux().as_ref(), &ns)?;
     // `process` may be absent at create (runtime-spec config.md: it is
     // required only by start).
     let process = match spec.process() {
@@ -153,5 +157,6 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
         cgroup: None,
         outer_userns: crate::rootless::in_user_namespace(),
         idmapped: Vec::new(),
+        net_devices,
     })
 }

@@ -43,6 +43,9 @@ struct Cleanup<'a> {
     /// Set once the create hooks ran: a failure after that point goes on
     /// to the poststop hooks (runtime.md lifecycle steps 3-5, then 12-13).
     poststop: Option<(Vec<oci_spec::runtime::Hook>, Vec<u8>)>,
+    /// Devices moved into a network namespace the container joined (it
+    /// outlives a failed create): moved back.
+    net_devices: Option<(OwnedFd, Vec<crate::netdev::Moved>)>,
     armed: bool,
 }
 
@@ -58,6 +61,11 @@ impl Drop for Cleanup<'_> {
         if let Some(cg) = &self.cgroup {
             let _ = cg.kill_all(Signal::SIGKILL);
             let _ = cg.destroy();
+        }
+        if let Some((netns, moved)) = &self.net_devices {
+            if let Err(e) = crate::netdev::move_back(moved, netns.as_fd()) {
+                logging::warn(&e.to_string());
+            }
         }
         if let Some((hooks, st)) = &self.poststop {
             hooks::run_warn(Stage::Poststop, hooks, st);
@@ -99,10 +107,11 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
             "a rootless container needs a user namespace (`berth spec --rootless` writes a config with one)",
         ));
     }
+    crate::netdev::check_host(&plan.net_devices, &plan.ns)?;
 
     // From here on, everything is undone on failure.
     dir.reserve()?;
-    let mut cleanup = Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, armed: true };
+    let mut cleanup = Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, net_devices: None, armed: true };
     dir.save_config(&bundle.raw)?;
     let mut stored = Stored {
         id: opts.id.clone(),
@@ -163,6 +172,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     if let (false, Some(cg)) = (in_cgroup, &cgroup) {
         cg.add_pid(pid)?;
     }
+    move_net_devices(&plan, pid, &mut cleanup)?;
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
     serve_init(&parent_chan, &plan, &stored, &mut cleanup)?;
     stored.creating = false;
@@ -173,6 +183,25 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     cleanup.armed = false;
     drop(cleanup);
     Ok(Created { pid, dir, stored, spec: bundle.spec })
+}
+
+/// `linux.netDevices`: into the container's network namespace, new (the
+/// init's) or joined by path, before the init runs anything (and before
+/// the create hooks, which may configure them).
+fn move_net_devices(plan: &Plan, pid: i32, cleanup: &mut Cleanup<'_>) -> Result<()> {
+    if plan.net_devices.is_empty() {
+        return Ok(());
+    }
+    let (target, joined) = match plan.ns.joins(LinuxNamespaceType::Network) {
+        Some(path) => (crate::netdev::open_netns(path)?, true),
+        None => (crate::namespaces::open_proc_ns(pid as u32, "net")?, false),
+    };
+    let mut moved = Vec::new();
+    let r = crate::netdev::move_all(&plan.net_devices, target.as_fd(), &mut moved);
+    if joined {
+        cleanup.net_devices = Some((target, moved));
+    }
+    r
 }
 
 /// Make the container's cgroup. Rootless on a host that delegated no
