@@ -18,6 +18,7 @@
 //! - `capabilities` the capability name table and applying the five sets
 //! - `placement`    NUMA memory policy and CPU affinity of container processes
 //! - `netdev`       `linux.netDevices`: host devices moved in (rtnetlink)
+//! - `resctrl`      `linux.intelRdt`: resctrl groups, schemata, monitoring
 //! - `lsm`          AppArmor profile, SELinux process and mount labels
 //! - `seccomp`      `linux.seccomp` -> BPF program, installed with seccomp(2)
 //! - `exec_guard`   the final exec through a sealed memfd trampoline (CVE-2019-5736)
@@ -44,6 +45,7 @@ pub mod netdev;
 pub mod placement;
 pub mod process;
 pub mod procfs;
+pub mod resctrl;
 pub mod rootfs;
 pub mod rootless;
 pub mod seccomp;

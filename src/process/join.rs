@@ -79,6 +79,15 @@ fn plan_exec(spec: &oci_spec::runtime::Spec, process: &Process, preserve_fds: u3
     plan::plan_process(process, spec.linux().as_ref(), &inputs)
 }
 
+/// The container's `linux.intelRdt` group, for an exec'd process.
+fn resctrl_group(spec: &oci_spec::runtime::Spec) -> Result<Option<(PathBuf, crate::resctrl::Plan)>> {
+    let Some(rdt) = spec.linux().as_ref().and_then(|l| l.intel_rdt().as_ref()) else { return Ok(None) };
+    let p = crate::resctrl::plan(rdt)?;
+    let host = crate::resctrl::host();
+    crate::resctrl::check(&p, host.as_ref())?;
+    Ok(host.map(|h| (h.root, p)))
+}
+
 /// What the plan asks of the host: the memory policy's nodes and the
 /// CPUs of the affinity lists must exist here.
 fn check_host(p: &ProcessPlan) -> Result<()> {
@@ -99,6 +108,7 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
     let process = plan_exec(spec, &opts.process, opts.preserve_fds)?;
     crate::lsm::check(&process.labels, "exec process")?;
     check_host(&process)?;
+    let resctrl = resctrl_group(spec)?;
     if process.terminal && opts.console.is_none() {
         return Err(Error::Usage("a terminal was requested but no --console-socket given".into()));
     }
@@ -191,6 +201,10 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
         if let Some(cg) = &target {
             cg.add_pid(child).map_err(|e| fail(child, e.into()))?;
         }
+    }
+    // The container's resctrl group (and MON group), like its cgroup.
+    if let Some((root, p)) = &resctrl {
+        crate::resctrl::add_pid(root, p, &stored.id, child).map_err(|e| fail(child, e))?;
     }
     parent_chan.send(&Message::Go).ctx(|| "start the exec process".to_string()).map_err(|e| fail(child, e))?;
     loop {

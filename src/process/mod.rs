@@ -58,6 +58,8 @@ pub struct Plan {
     /// `linux.netDevices`: host devices the parent moves into the
     /// container's network namespace.
     pub net_devices: Vec<crate::netdev::Move>,
+    /// `linux.intelRdt`: the resctrl group the parent puts the init in.
+    pub intel_rdt: Option<crate::resctrl::Plan>,
 }
 
 /// berth's caller's RLIMIT_NOFILE, before [`raise_own_nofile`].
@@ -102,6 +104,10 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
     crate::spec::validate::validate(&spec, &ns)?;
     let rootfs = rootfs_plan::plan(&spec, &bundle)?;
     let net_devices = crate::netdev::plan(spec.linux().as_ref(), &ns)?;
+    let intel_rdt = match spec.linux().as_ref().and_then(|l| l.intel_rdt().as_ref()) {
+        Some(r) => Some(crate::resctrl::plan(r)?),
+        None => None,
+    };
     // `process` may be absent at create (runtime-spec config.md: it is
     // required only by start).
     let process = match spec.process() {
@@ -158,5 +164,6 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
         outer_userns: crate::rootless::in_user_namespace(),
         idmapped: Vec::new(),
         net_devices,
+        intel_rdt,
     })
 }

@@ -46,6 +46,8 @@ struct Cleanup<'a> {
     /// Devices moved into a network namespace the container joined (it
     /// outlives a failed create): moved back.
     net_devices: Option<(OwnedFd, Vec<crate::netdev::Moved>)>,
+    /// The resctrl root and the container's resctrl plan, once applied.
+    resctrl: Option<(std::path::PathBuf, crate::resctrl::Plan)>,
     armed: bool,
 }
 
@@ -61,6 +63,9 @@ impl Drop for Cleanup<'_> {
         if let Some(cg) = &self.cgroup {
             let _ = cg.kill_all(Signal::SIGKILL);
             let _ = cg.destroy();
+        }
+        if let Some((root, p)) = &self.resctrl {
+            let _ = crate::resctrl::remove(root, p, &self.dir.id);
         }
         if let Some((netns, moved)) = &self.net_devices {
             if let Err(e) = crate::netdev::move_back(moved, netns.as_fd()) {
@@ -108,10 +113,20 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         ));
     }
     crate::netdev::check_host(&plan.net_devices, &plan.ns)?;
+    // linux.intelRdt: the spec requires an error when resctrl is not mounted.
+    let resctrl_root = match &plan.intel_rdt {
+        Some(p) => {
+            let host = crate::resctrl::host();
+            crate::resctrl::check(p, host.as_ref())?;
+            host.map(|h| h.root)
+        }
+        None => None,
+    };
 
     // From here on, everything is undone on failure.
     dir.reserve()?;
-    let mut cleanup = Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, net_devices: None, armed: true };
+    let mut cleanup =
+        Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, net_devices: None, resctrl: None, armed: true };
     dir.save_config(&bundle.raw)?;
     let mut stored = Stored {
         id: opts.id.clone(),
@@ -173,6 +188,11 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         cg.add_pid(pid)?;
     }
     move_net_devices(&plan, pid, &mut cleanup)?;
+    if let (Some(root), Some(p)) = (resctrl_root, &plan.intel_rdt) {
+        let r = crate::resctrl::apply(&root, p, &opts.id, pid);
+        cleanup.resctrl = Some((root, p.clone()));
+        r?;
+    }
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
     serve_init(&parent_chan, &plan, &stored, &mut cleanup)?;
     stored.creating = false;
@@ -454,5 +474,18 @@ pub fn destroy(dir: &ContainerDir, stored: &Stored) -> Result<()> {
     if let Some(cg) = &stored.cgroup {
         cg.destroy()?;
     }
+    if let Ok(spec) = dir.load_config() {
+        remove_resctrl(&spec, &stored.id)?;
+    }
     dir.remove()
+}
+
+/// Remove the resctrl groups berth made for the container (none when
+/// resctrl is no longer mounted: nothing can be left there).
+fn remove_resctrl(spec: &oci_spec::runtime::Spec, id: &str) -> Result<()> {
+    let Some(rdt) = spec.linux().as_ref().and_then(|l| l.intel_rdt().as_ref()) else { return Ok(()) };
+    match (crate::resctrl::plan(rdt), crate::resctrl::host()) {
+        (Ok(p), Some(host)) => crate::resctrl::remove(&host.root, &p, id),
+        _ => Ok(()),
+    }
 }
