@@ -69,7 +69,8 @@ pub fn review(value: &Value, scope: Scope) -> Result<Vec<String>> {
         Scope::Config => (String::new(), "config.json"),
         Scope::Process => ("process".to_string(), "process file"),
     };
-    r.walk(value, root);
+    let rows: Vec<&'static Field> = TABLE.iter().filter(|f| related(f.path, &root)).collect();
+    r.walk(value, root, &rows);
     if let Some((path, why)) = r.refused.first() {
         return Err(Error::config(path.clone(), *why));
     }
@@ -91,8 +92,10 @@ struct Review {
 }
 
 impl Review {
-    fn walk(&mut self, v: &Value, path: String) {
-        if let Some(f) = lookup(&path) {
+    /// Walk the value at `path`; `rows` are the rows that cover `path` or
+    /// lie below it (the table narrows as the walk descends).
+    fn walk(&mut self, v: &Value, path: String, rows: &[&'static Field]) {
+        if let Some(f) = rows.iter().filter(|f| covers(f.path, &path)).max_by_key(|f| f.path.len()) {
             match f.handling {
                 Handling::Applied(_) | Handling::Checked(_) => {}
                 Handling::Warned(why) => {
@@ -104,32 +107,41 @@ impl Review {
             }
             return;
         }
+        let below = |p: &str| -> Vec<&'static Field> { rows.iter().copied().filter(|f| related(f.path, p)).collect() };
         match v {
-            Value::Object(m) if !m.is_empty() => {
+            Value::Object(m) => {
                 for (k, child) in m {
                     let literal = join(&path, k);
-                    let next = if is_known(&literal) {
-                        literal
-                    } else if is_known(&join(&path, "*")) {
-                        join(&path, "*")
-                    } else {
-                        literal
-                    };
-                    self.walk(child, next);
+                    let mut sub = below(&literal);
+                    let mut next = literal;
+                    if sub.is_empty() {
+                        // A map: its keys are `*` in the table.
+                        let star = join(&path, "*");
+                        sub = below(&star);
+                        if sub.is_empty() {
+                            self.unknown(next);
+                            continue;
+                        }
+                        next = star;
+                    }
+                    self.walk(child, next, &sub);
                 }
             }
-            Value::Array(a) if !a.is_empty() => {
+            Value::Array(a) => {
+                let item = format!("{path}[]");
+                let sub = below(&item);
                 for child in a {
-                    self.walk(child, format!("{path}[]"));
+                    self.walk(child, item.clone(), &sub);
                 }
             }
-            // A value, or an empty object or array: fine where the table
-            // has fields below it.
-            _ => {
-                if !is_known(&path) && !self.unknown.contains(&path) {
-                    self.unknown.push(path);
-                }
-            }
+            // A value where the table has an object or array.
+            _ => {}
+        }
+    }
+
+    fn unknown(&mut self, path: String) {
+        if !self.unknown.contains(&path) {
+            self.unknown.push(path);
         }
     }
 }
@@ -151,9 +163,9 @@ fn lookup(path: &str) -> Option<&'static Field> {
     TABLE.iter().filter(|f| covers(f.path, path)).max_by_key(|f| f.path.len())
 }
 
-/// Some entry covers `path` or lies below it.
-fn is_known(path: &str) -> bool {
-    TABLE.iter().any(|f| covers(f.path, path) || covers(path, f.path))
+/// The row at `row` covers `path` or lies below it.
+fn related(row: &str, path: &str) -> bool {
+    path.is_empty() || covers(row, path) || covers(path, row)
 }
 
 #[cfg(test)]
@@ -265,9 +277,9 @@ mod tests {
         assert_eq!(
             w,
             [
-                "config.json: unknown field `extra[]` is ignored",
+                "config.json: unknown field `extra` is ignored",
                 "config.json: unknown field `linux.netDevices.*.nom` is ignored",
-                "config.json: unknown field `linux.resourcez.x` is ignored",
+                "config.json: unknown field `linux.resourcez` is ignored",
             ]
         );
     }
