@@ -109,3 +109,15 @@ wait_receiver() {
 	run runtime state "$CID"
 	assert_failure
 }
+
+@test "process.consoleSize sets the pty's window size" {
+	make_bundle "$BUNDLE"
+	update_config '.process.terminal = true | .process.consoleSize = {"height": 41, "width": 133}'
+	set_args sh -c 'stty size'
+	start_receiver
+	runtime create -b "$BUNDLE" --console-socket "$WORK/console.sock" "$CID"
+	runtime start "$CID"
+	wait_receiver
+	run cat "$WORK/console.out"
+	assert_output_contains $'41 133\r'
+}

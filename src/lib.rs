@@ -16,6 +16,9 @@
 //! - `rootfs`       mount planning (pure) and applying, /dev, pivot_root, masked/readonly paths
 //! - `rootless`     unprivileged operation: state root, id maps, best-effort cgroups
 //! - `capabilities` the capability name table and applying the five sets
+//! - `placement`    NUMA memory policy and CPU affinity of container processes
+//! - `netdev`       `linux.netDevices`: host devices moved in (rtnetlink)
+//! - `resctrl`      `linux.intelRdt`: resctrl groups, schemata, monitoring
 //! - `lsm`          AppArmor profile, SELinux process and mount labels
 //! - `seccomp`      `linux.seccomp` -> BPF program, installed with seccomp(2)
 //! - `exec_guard`   the final exec through a sealed memfd trampoline (CVE-2019-5736)
@@ -41,8 +44,11 @@ pub mod logging;
 pub mod lsm;
 pub mod mountinfo;
 pub mod namespaces;
+pub mod netdev;
+pub mod placement;
 pub mod process;
 pub mod procfs;
+pub mod resctrl;
 pub mod rootfs;
 pub mod rootless;
 pub mod seccomp;

@@ -87,6 +87,15 @@ pub fn debug(msg: &str) {
 pub fn warn(msg: &str) {
     log(Level::Warn, msg);
 }
+/// A warning about the user's own input (a config field that is not
+/// applied): in the log, and on stderr as well when the log is a file, as
+/// `main` does for errors.
+pub fn warn_user(msg: &str) {
+    warn(msg);
+    if has_file() {
+        eprintln!("berth: warning: {msg}");
+    }
+}
 pub fn error(msg: &str) {
     log(Level::Error, msg);
 }

@@ -72,6 +72,15 @@ fn features_document_is_built_from_the_tables() {
     assert!(v["linux"]["capabilities"].as_array().unwrap().iter().any(|c| c == "CAP_SYS_ADMIN"));
     assert_eq!(v["annotations"]["io.github.berth.checkpoint.enabled"], "true");
     assert_eq!(v["potentiallyUnsafeConfigAnnotations"][0], "org.criu.config");
+    // runtime-spec 1.3: what berth applies, from the table of config fields.
+    assert_eq!(v["ociVersionMax"], "1.3.0");
+    assert_eq!(v["linux"]["netDevices"]["enabled"], true);
+    assert_eq!(v["linux"]["intelRdt"], serde_json::json!({"enabled": true, "schemata": true, "monitoring": true}));
+    assert_eq!(v["linux"]["memoryPolicy"]["modes"].as_array().unwrap().len(), 7);
+    assert_eq!(v["linux"]["memoryPolicy"]["flags"].as_array().unwrap().len(), 3);
+    let host = v["annotations"]["io.github.berth.resctrl"].as_str().unwrap();
+    let mounted = std::fs::read_to_string("/proc/self/mounts").unwrap().lines().any(|l| l.contains(" resctrl "));
+    assert_eq!(host.starts_with("not mounted"), !mounted, "{host}");
 }
 
 #[test]

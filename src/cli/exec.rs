@@ -72,9 +72,11 @@ pub struct Args {
 fn build_process(a: &Args, base: Option<&Process>) -> Result<Process> {
     if let Some(p) = &a.process {
         let raw = std::fs::read(p).ctx(|| format!("read process file `{}`", p.display()))?;
-        let de = &mut serde_json::Deserializer::from_slice(&raw);
-        return serde_path_to_error::deserialize(de)
-            .map_err(|e| Error::config(format!("process file: {}", e.path()), e.into_inner().to_string()));
+        let (process, warnings) = crate::spec::load::parse_process(&raw)?;
+        for w in &warnings {
+            crate::logging::warn_user(w);
+        }
+        return Ok(process);
     }
     if a.command.is_empty() {
         return Err(Error::Usage("exec needs a command or --process".into()));

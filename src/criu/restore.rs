@@ -99,6 +99,15 @@ pub fn restore(
     if terminal && console.is_none() && o.console_socket.is_none() {
         return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
     }
+    // What create does for these, restore cannot yet: refuse rather than
+    // bring a container back without them.
+    let linux = spec.linux().as_ref();
+    if linux.and_then(|l| l.net_devices().as_ref()).is_some_and(|d| !d.is_empty()) {
+        return Err(Error::Unsupported("restore: `linux.netDevices` is not supported by restore".into()));
+    }
+    if linux.and_then(|l| l.intel_rdt().as_ref()).is_some() {
+        return Err(Error::Unsupported("restore: `linux.intelRdt` is not supported by restore".into()));
+    }
     // Check the checkpoint before anything is created.
     let images = open_images(&o.image_path)?;
     let descriptors = read_descriptors(&o.image_path)?;
@@ -113,7 +122,8 @@ pub fn restore(
     // From here on, everything is undone on failure (in reverse order:
     // CRIU stopped, the rootfs unbound, then the container removed).
     dir.reserve()?;
-    let mut cleanup = Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, armed: true };
+    let mut cleanup =
+        Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, net_devices: None, resctrl: None, armed: true };
     dir.save_config(&bundle.raw)?;
     let mut stored = Stored {
         id: o.id.clone(),

@@ -10,8 +10,9 @@
 //!  1. terminal       a pty from the container's devpts, its slave taken
 //!                    from the master (TIOCGPTPEER), never by name; create's
 //!                    init binds it onto /dev/console from that descriptor;
-//!                    without one, a session of its own (runc's nsexec:
-//!                    CRIU cannot dump a session led from outside)
+//!                    its window gets `consoleSize`; without one, a
+//!                    session of its own (runc's nsexec: CRIU cannot dump
+//!                    a session led from outside)
 //!  2. keyring        a new session keyring, before seccomp may deny keyctl
 //!  3. attributes     oom_score_adj, scheduler, I/O priority, personality,
 //!                    rlimits (RLIMIT_NOFILE's soft limit only in step 14,
@@ -19,7 +20,12 @@
 //!                    CAP_SYS_NICE (lowering oom_score_adj, raising a hard
 //!                    limit, real-time policies need them); the exec guard
 //!                    was made by berth before the clone, so no rlimit can
-//!                    keep it from existing
+//!                    keep it from existing. Then the memory policy and
+//!                    execCPUAffinity's `final` CPUs: we are in the
+//!                    container's cgroup by now (the parent put us there
+//!                    before `go`), whose cpuset the affinity must fit, and
+//!                    seccomp (Docker's profile denies set_mempolicy without
+//!                    CAP_SYS_NICE) comes later
 //!  4. stdio          handed to the container user (pipes, sockets, our
 //!                    pty), as runc's fixStdioPermissions: needs CAP_CHOWN
 //!  5. descriptors    every descriptor but stdio, `--preserve-fds` and our
@@ -93,6 +99,9 @@ pub(super) fn finish(p: &ProcessPlan, mut t: Tail<'_>, gate: impl FnOnce() -> Re
             .take()
             .ok_or_else(|| Error::Usage("a terminal was requested but no --console-socket given".into()))?;
         crate::terminal::attach(sock.as_fd(), t.console_target.take().as_ref().map(|f| f.as_fd()))?;
+        if let Some((rows, cols)) = p.console_size {
+            sp::set_winsize(sp::stdio_fd(0), rows, cols).ctx(|| format!("set the terminal size to {rows}x{cols}"))?;
+        }
     } else {
         nix::unistd::setsid().ctx(|| "create a session".to_string())?;
     }
@@ -125,6 +134,12 @@ pub(super) fn finish(p: &ProcessPlan, mut t: Tail<'_>, gate: impl FnOnce() -> Re
     for r in &p.rlimits {
         let soft = if r.resource == libc::RLIMIT_NOFILE { r.hard } else { r.soft };
         sp::set_rlimit(r.resource, soft, r.hard).ctx(|| format!("set rlimit {} to {}:{}", r.resource, soft, r.hard))?;
+    }
+    if let Some(mp) = &p.memory_policy {
+        crate::placement::set_memory_policy(mp)?;
+    }
+    if let Some(cpus) = &p.cpus_final {
+        crate::placement::set_affinity(cpus)?;
     }
     // 4. stdio
     attrs::give_stdio(p.user.uid, p.terminal)?;

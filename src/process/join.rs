@@ -74,8 +74,32 @@ fn plan_exec(spec: &oci_spec::runtime::Spec, process: &Process, preserve_fds: u3
         // runc's setns init also leaves the caller's session keyring.
         new_keyring: true,
         caller_nofile: super::caller_nofile(),
+        exec_cpu_affinity: true,
     };
     plan::plan_process(process, spec.linux().as_ref(), &inputs)
+}
+
+/// The container's `linux.intelRdt` group, for an exec'd process.
+fn resctrl_group(spec: &oci_spec::runtime::Spec) -> Result<Option<(PathBuf, crate::resctrl::Plan)>> {
+    let Some(rdt) = spec.linux().as_ref().and_then(|l| l.intel_rdt().as_ref()) else { return Ok(None) };
+    let p = crate::resctrl::plan(rdt)?;
+    let host = crate::resctrl::host();
+    crate::resctrl::check(&p, host.as_ref())?;
+    Ok(host.map(|h| (h.root, p)))
+}
+
+/// What the plan asks of the host: the memory policy's nodes and the
+/// CPUs of the affinity lists must exist here.
+fn check_host(p: &ProcessPlan) -> Result<()> {
+    if let Some(mp) = &p.memory_policy {
+        crate::placement::check_host_nodes(mp)?;
+    }
+    for (cpus, field) in [(&p.cpus_initial, "initial"), (&p.cpus_final, "final")] {
+        if let Some(cpus) = cpus {
+            crate::placement::check_host_cpus(cpus, &format!("exec process.execCPUAffinity.{field}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Start `opts.process` in the container; returns its host pid.
@@ -83,6 +107,8 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
     let pid = stored.pid;
     let process = plan_exec(spec, &opts.process, opts.preserve_fds)?;
     crate::lsm::check(&process.labels, "exec process")?;
+    check_host(&process)?;
+    let resctrl = resctrl_group(spec)?;
     if process.terminal && opts.console.is_none() {
         return Err(Error::Usage("a terminal was requested but no --console-socket given".into()));
     }
@@ -135,7 +161,21 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
         None => None,
     };
     let console = opts.console;
-    let (child, in_cgroup) = match clone_process(0, cgroup_fd.as_ref().map(|f| f.as_fd())) {
+    // execCPUAffinity.initial: berth itself runs there across the clone, so
+    // the process starts on those CPUs before it joins the container's
+    // cgroup (config.md), whichever way it joins; berth's own affinity is
+    // back right after.
+    let own_affinity = match &plan.process.cpus_initial {
+        Some(cpus) => Some(crate::placement::pin_self(cpus)?),
+        None => None,
+    };
+    let forked = clone_process(0, cgroup_fd.as_ref().map(|f| f.as_fd()));
+    if let Some(own) = &own_affinity {
+        if !matches!(forked, Ok(Forked::Child)) {
+            crate::placement::restore_self(own)?;
+        }
+    }
+    let (child, in_cgroup) = match forked {
         Ok(Forked::Child) => {
             drop(parent_chan);
             run_child(&plan, child_chan, console, guard)
@@ -161,6 +201,10 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
         if let Some(cg) = &target {
             cg.add_pid(child).map_err(|e| fail(child, e.into()))?;
         }
+    }
+    // The container's resctrl group (and MON group), like its cgroup.
+    if let Some((root, p)) = &resctrl {
+        crate::resctrl::add_pid(root, p, &stored.id, child).map_err(|e| fail(child, e))?;
     }
     parent_chan.send(&Message::Go).ctx(|| "start the exec process".to_string()).map_err(|e| fail(child, e))?;
     loop {

@@ -57,6 +57,11 @@ pub struct Plan {
     /// Detached idmapped mounts made by the parent before the clone, one
     /// slot per entry of `rootfs.mounts` (empty when there are none).
     pub idmapped: Vec<Option<std::os::fd::OwnedFd>>,
+    /// `linux.netDevices`: host devices the parent moves into the
+    /// container's network namespace.
+    pub net_devices: Vec<crate::netdev::Move>,
+    /// `linux.intelRdt`: the resctrl group the parent puts the init in.
+    pub intel_rdt: Option<crate::resctrl::Plan>,
 }
 
 /// berth's caller's RLIMIT_NOFILE, before [`raise_own_nofile`].
@@ -114,6 +119,11 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
             return Err(crate::error::Error::Io { what: format!("root.path `{}`", rootfs.rootfs.display()), source: e })
         }
     }
+    let net_devices = crate::netdev::plan(spec.linux().as_ref(), &ns)?;
+    let intel_rdt = match spec.linux().as_ref().and_then(|l| l.intel_rdt().as_ref()) {
+        Some(r) => Some(crate::resctrl::plan(r)?),
+        None => None,
+    };
     // `process` may be absent at create (runtime-spec config.md: it is
     // required only by start).
     let process = match spec.process() {
@@ -130,13 +140,23 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
                 oom_score_adj: None,
                 new_keyring: !opts.no_new_keyring,
                 caller_nofile: caller_nofile(),
+                exec_cpu_affinity: false,
             };
             let pp = plan::plan_process(p, spec.linux().as_ref(), &inputs)?;
             crate::lsm::check(&pp.labels, "process")?;
+            if let Some(mp) = &pp.memory_policy {
+                crate::placement::check_host_nodes(mp)?;
+            }
             Some(pp)
         }
         None => None,
     };
+    let label = spec.linux().as_ref().and_then(|l| l.mount_label().as_ref()).filter(|l| !l.is_empty());
+    if label.is_some() && crate::lsm::mount_label(label).is_none() {
+        crate::logging::warn_user(
+            "config.json: `linux.mountLabel` is not applied: SELinux is not enabled on this host",
+        );
+    }
     let terminal = process.as_ref().is_some_and(|p| p.terminal);
     if !ns.has_mountns()
         && (!rootfs.mounts.is_empty()
@@ -159,5 +179,7 @@ fn plan_with(spec: Spec, bundle: PathBuf, opts: &Options, listen: u32) -> Result
         cgroup: None,
         outer_userns: crate::rootless::in_user_namespace(),
         idmapped: Vec::new(),
+        net_devices,
+        intel_rdt,
     })
 }

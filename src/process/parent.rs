@@ -43,6 +43,11 @@ pub(crate) struct Cleanup<'a> {
     /// Set once the create hooks ran: a failure after that point goes on
     /// to the poststop hooks (runtime.md lifecycle steps 3-5, then 12-13).
     pub(crate) poststop: Option<(Vec<oci_spec::runtime::Hook>, Vec<u8>)>,
+    /// Devices moved into a network namespace the container joined (it
+    /// outlives a failed create): moved back.
+    pub(crate) net_devices: Option<(OwnedFd, Vec<crate::netdev::Moved>)>,
+    /// The resctrl root and the container's resctrl plan, once applied.
+    pub(crate) resctrl: Option<(std::path::PathBuf, crate::resctrl::Plan)>,
     pub(crate) armed: bool,
 }
 
@@ -58,6 +63,14 @@ impl Drop for Cleanup<'_> {
         if let Some(cg) = &self.cgroup {
             let _ = cg.kill_all(Signal::SIGKILL);
             let _ = cg.destroy();
+        }
+        if let Some((root, p)) = &self.resctrl {
+            let _ = crate::resctrl::remove(root, p, &self.dir.id);
+        }
+        if let Some((netns, moved)) = &self.net_devices {
+            if let Err(e) = crate::netdev::move_back(moved, netns.as_fd()) {
+                logging::warn(&e.to_string());
+            }
         }
         if let Some((hooks, st)) = &self.poststop {
             hooks::run_warn(Stage::Poststop, hooks, st);
@@ -75,6 +88,9 @@ pub fn create(root: &Path, opts: &Options, console: Option<OwnedFd>) -> Result<C
 
 /// `create` with the bundle's config already read (`run` reads it first).
 pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<OwnedFd>) -> Result<Created> {
+    for w in &bundle.warnings {
+        logging::warn_user(w);
+    }
     let dir = ContainerDir::new(root, &opts.id)?;
     let mut plan = super::plan(bundle.spec.clone(), bundle.dir.clone(), opts)?;
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {
@@ -102,10 +118,21 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
             "a rootless container needs a user namespace (`berth spec --rootless` writes a config with one)",
         ));
     }
+    crate::netdev::check_host(&plan.net_devices, &plan.ns)?;
+    // linux.intelRdt: the spec requires an error when resctrl is not mounted.
+    let resctrl_root = match &plan.intel_rdt {
+        Some(p) => {
+            let host = crate::resctrl::host();
+            crate::resctrl::check(p, host.as_ref())?;
+            host.map(|h| h.root)
+        }
+        None => None,
+    };
 
     // From here on, everything is undone on failure.
     dir.reserve()?;
-    let mut cleanup = Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, armed: true };
+    let mut cleanup =
+        Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, net_devices: None, resctrl: None, armed: true };
     dir.save_config(&bundle.raw)?;
     let mut stored = Stored {
         id: opts.id.clone(),
@@ -180,6 +207,12 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         Some(cg) if !in_cgroup => cg.add_pid(pid)?,
         _ => {}
     }
+    move_net_devices(&plan, pid, &mut cleanup)?;
+    if let (Some(root), Some(p)) = (resctrl_root, &plan.intel_rdt) {
+        let r = crate::resctrl::apply(&root, p, &opts.id, pid);
+        cleanup.resctrl = Some((root, p.clone()));
+        r?;
+    }
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
     serve_init(&parent_chan, &plan, &stored, &mut cleanup)?;
     stored.creating = false;
@@ -190,6 +223,25 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     cleanup.armed = false;
     drop(cleanup);
     Ok(Created { pid, dir, stored, spec: bundle.spec })
+}
+
+/// `linux.netDevices`: into the container's network namespace, new (the
+/// init's) or joined by path, before the init runs anything (and before
+/// the create hooks, which may configure them).
+fn move_net_devices(plan: &Plan, pid: i32, cleanup: &mut Cleanup<'_>) -> Result<()> {
+    if plan.net_devices.is_empty() {
+        return Ok(());
+    }
+    let (target, joined) = match plan.ns.joins(LinuxNamespaceType::Network) {
+        Some(path) => (crate::netdev::open_netns(path)?, true),
+        None => (crate::namespaces::open_proc_ns(pid as u32, "net")?, false),
+    };
+    let mut moved = Vec::new();
+    let r = crate::netdev::move_all(&plan.net_devices, target.as_fd(), &mut moved);
+    if joined {
+        cleanup.net_devices = Some((target, moved));
+    }
+    r
 }
 
 /// Make the container's cgroup. Rootless on a host that delegated no
@@ -473,5 +525,18 @@ pub fn destroy(dir: &ContainerDir, stored: &Stored) -> Result<()> {
     if let Some(cg) = &stored.cgroup {
         cg.destroy()?;
     }
+    if let Ok(spec) = dir.load_config() {
+        remove_resctrl(&spec, &stored.id)?;
+    }
     dir.remove()
+}
+
+/// Remove the resctrl groups berth made for the container (none when
+/// resctrl is no longer mounted: nothing can be left there).
+fn remove_resctrl(spec: &oci_spec::runtime::Spec, id: &str) -> Result<()> {
+    let Some(rdt) = spec.linux().as_ref().and_then(|l| l.intel_rdt().as_ref()) else { return Ok(()) };
+    match (crate::resctrl::plan(rdt), crate::resctrl::host()) {
+        (Ok(p), Some(host)) => crate::resctrl::remove(&host.root, &p, id),
+        _ => Ok(()),
+    }
 }

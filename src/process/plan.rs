@@ -12,6 +12,7 @@ use oci_spec::runtime::{Linux, PosixRlimitType, Process};
 
 use crate::capabilities::{self, CapPlan};
 use crate::error::{Error, Result};
+use crate::placement;
 use crate::sys::process::SchedAttr;
 
 /// One setrlimit(2) call.
@@ -55,6 +56,16 @@ pub struct ProcessPlan {
     pub keep_fds_below: u32,
     /// Join a new session keyring (unless `--no-new-keyring`).
     pub new_keyring: bool,
+    /// The pty's window size (rows, columns), from `consoleSize`.
+    pub console_size: Option<(u16, u16)>,
+    /// `linux.memoryPolicy`, for every process of the container.
+    pub memory_policy: Option<crate::placement::MemoryPolicy>,
+    /// `execCPUAffinity.initial`: the CPUs berth runs on around the clone,
+    /// so the process starts there before it joins the container's cgroup.
+    pub cpus_initial: Option<Vec<u32>>,
+    /// `execCPUAffinity.final`: the CPUs the process is pinned to once in
+    /// the container's cgroup.
+    pub cpus_final: Option<Vec<u32>>,
 }
 
 /// What the caller adds to the process object.
@@ -74,6 +85,9 @@ pub struct Inputs {
     /// berth's caller's RLIMIT_NOFILE (soft, hard): berth raises its own,
     /// and a process whose object sets none gets the caller's back.
     pub caller_nofile: Option<(u64, u64)>,
+    /// Take `execCPUAffinity`: an exec'd process only (config.md: "This
+    /// setting is not applicable to the container's init process").
+    pub exec_cpu_affinity: bool,
 }
 
 pub fn plan_process(p: &Process, linux: Option<&Linux>, inputs: &Inputs) -> Result<ProcessPlan> {
@@ -114,6 +128,17 @@ pub fn plan_process(p: &Process, linux: Option<&Linux>, inputs: &Inputs) -> Resu
         Some(s) => Some(crate::seccomp::compile(s)?),
         None => None,
     };
+    let memory_policy = match linux.and_then(|l| l.memory_policy().as_ref()) {
+        Some(mp) => Some(crate::placement::plan_memory_policy(mp)?),
+        None => None,
+    };
+    let (cpus_initial, cpus_final) = match p.exec_cpu_affinity().as_ref().filter(|_| inputs.exec_cpu_affinity) {
+        Some(a) => (
+            placement::plan_cpus(a.initial().as_deref(), &format!("{field}.execCPUAffinity.initial"))?,
+            placement::plan_cpus(a.cpu_affinity_final().as_deref(), &format!("{field}.execCPUAffinity.final"))?,
+        ),
+        None => (None, None),
+    };
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
     let labels = crate::lsm::Labels { apparmor: nonempty(p.apparmor_profile()), selinux: nonempty(p.selinux_label()) };
     Ok(ProcessPlan {
@@ -133,7 +158,21 @@ pub fn plan_process(p: &Process, linux: Option<&Linux>, inputs: &Inputs) -> Resu
         terminal: p.terminal().unwrap_or(false),
         keep_fds_below: 3 + inputs.extra_fds,
         new_keyring: inputs.new_keyring,
+        console_size: console_size(p, field)?,
+        memory_policy,
+        cpus_initial,
+        cpus_final,
     })
+}
+
+fn console_size(p: &Process, field: &str) -> Result<Option<(u16, u16)>> {
+    let Some(b) = p.console_size() else { return Ok(None) };
+    let dim = |v: u64, what: &str| {
+        u16::try_from(v).map_err(|_| {
+            Error::config(format!("{field}.consoleSize.{what}"), format!("{v} is larger than a terminal can be"))
+        })
+    };
+    Ok(Some((dim(b.height(), "height")?, dim(b.width(), "width")?)))
 }
 
 fn rlimit_number(t: PosixRlimitType) -> u32 {
@@ -286,6 +325,41 @@ mod tests {
         assert_eq!(plan.keep_fds_below, 5);
         assert!(plan.seccomp.is_none());
         assert_eq!(plan.caps.bounding.len(), 1);
+    }
+
+    #[test]
+    fn placement_and_console_size() {
+        let p = process(
+            r#"{"args":["sh"],"cwd":"/","user":{"uid":0,"gid":0},"consoleSize":{"height":40,"width":132},
+            "execCPUAffinity":{"initial":"1","final":"0-1"}}"#,
+        );
+        let linux: Linux =
+            serde_json::from_str(r#"{"memoryPolicy":{"mode":"MPOL_INTERLEAVE","nodes":"0,2"}}"#).unwrap();
+        let exec = Inputs { field: "exec process", exec_cpu_affinity: true, ..inputs() };
+        let plan = plan_process(&p, Some(&linux), &exec).unwrap();
+        assert_eq!(plan.console_size, Some((40, 132)));
+        assert_eq!(plan.cpus_initial, Some(vec![1]));
+        assert_eq!(plan.cpus_final, Some(vec![0, 1]));
+        let mp = plan.memory_policy.unwrap();
+        assert_eq!((mp.mode, mp.nodemask), (3, vec![0b101]));
+        // config.md: execCPUAffinity "is not applicable to the container's
+        // init process"; the memory policy is for every process.
+        let init = plan_process(&p, Some(&linux), &inputs()).unwrap();
+        assert_eq!((init.cpus_initial, init.cpus_final), (None, None));
+        assert!(init.memory_policy.is_some());
+        let e = plan_process(
+            &process(r#"{"args":["x"],"cwd":"/","user":{"uid":0,"gid":0},"consoleSize":{"height":70000,"width":1}}"#),
+            None,
+            &inputs(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("process.consoleSize.height"), "{e}");
+        let e =
+            plan_process(&p, Some(&serde_json::from_str(r#"{"memoryPolicy":{"mode":"MPOL_BIND"}}"#).unwrap()), &exec)
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("linux.memoryPolicy.nodes"), "{e}");
     }
 
     #[test]

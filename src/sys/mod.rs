@@ -7,5 +7,6 @@ pub mod exe;
 pub mod fs;
 pub mod image;
 pub mod net;
+pub mod numa;
 pub mod process;
 pub mod seccomp;
