@@ -175,30 +175,51 @@ fn close_range(first: u32, last: u32) -> io::Result<()> {
 /// had set. execve keeps ignored signals and the mask, so this must be
 /// done by hand before it.
 pub fn reset_signals() -> io::Result<()> {
-    for sig in 1..=libc::SIGRTMAX() {
+    // The kernel's struct sigaction for rt_sigaction(2) on x86_64 and
+    // aarch64: handler, flags, restorer, mask (sigset of _NSIG bits).
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+    // Straight to the kernel: glibc's sigaction refuses the two real-time
+    // signals it reserves (32 and 33), yet a caller may have them ignored
+    // (GNU make does), and execve would pass that on.
+    for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: a zeroed sigaction with SIG_DFL is a valid argument; the
-        // old action is not asked for.
+        // SAFETY: `dfl` is a valid kernel sigaction of the size passed;
+        // the old action is not asked for.
         let r = unsafe {
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(sig, &act, std::ptr::null_mut())
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                std::mem::size_of::<u64>(),
+            )
         };
-        // glibc reserves two real-time signals for itself and refuses them.
-        if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+        if r < 0 {
             return Err(io::Error::last_os_error());
         }
     }
-    // SAFETY: an empty set, initialised by sigemptyset, unblocks everything.
+    let empty: u64 = 0;
+    // SAFETY: an all-clear kernel sigset of the size passed.
     let r = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut())
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            std::ptr::null_mut::<u64>(),
+            std::mem::size_of::<u64>(),
+        )
     };
-    if r != 0 {
-        return Err(io::Error::from_raw_os_error(r));
+    if r < 0 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }
