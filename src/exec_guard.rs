@@ -50,7 +50,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use crate::sys::exe as sys;
 
 /// The name the memfd shows in `/proc/<pid>/exe` (`/memfd:berth-exec (deleted)`).
-const MEMFD_NAME: &CStr = c"berth-exec";
+pub const MEMFD_NAME: &CStr = c"berth-exec";
 
 /// Everything that could change the memfd: its contents, its size, and
 /// the seal set itself.

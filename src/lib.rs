@@ -20,6 +20,7 @@
 //! - `exec_guard`   the final exec through a sealed memfd trampoline (CVE-2019-5736)
 //! - `cgroups`      cgroup v1/v2 detection, creation, resources, freeze, stats
 //! - `hooks`        the six OCI hook stages
+//! - `signals`      signals blocked and forwarded by a foreground run/exec
 //! - `image`        OCI image layouts/archives, the layer store, bundles (imgtool)
 //! - `sys`          every `unsafe` syscall wrapper, nothing else
 #![deny(unsafe_code)]
@@ -41,6 +42,7 @@ pub mod process;
 pub mod rootfs;
 pub mod rootless;
 pub mod seccomp;
+pub mod signals;
 pub mod spec;
 pub mod state;
 #[allow(unsafe_code)]

@@ -89,8 +89,9 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
         if plan.ns.has_mountns() { setup_rootfs(plan, fds, in_userns, &cwd)? } else { setup_shared_mounts(plan, fds)? };
     if plan.spec.process().is_none() {
         // Created without a process: `start` refuses to run it; the init
-        // only holds the container's namespaces until it is deleted.
-        fds.chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
+        // only holds the container's namespaces (and its created marker)
+        // until it is deleted.
+        let _created = report_created(&fds.chan, fds.state_dir.as_ref().map(|d| d.as_fd()))?;
         loop {
             nix::unistd::pause();
         }
@@ -145,19 +146,21 @@ fn setup(plan: &Plan, fds: &InitFds) -> Result<Never> {
     let arg0 = args.first().cloned().unwrap_or_default();
     let program = super::exec::find(&arg0, &super::exec::path_var(&env), &cwd).map_err(Error::Init)?;
     // 9. Created: tell berth, then wait for `start` on the exec fifo.
-    fds.chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
-    if let Some(dir) = &fds.state_dir {
-        wait_for_start(dir.as_fd(), plan, &state)?;
-    }
-    if no_new_privs && early.is_none() {
-        nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
-        if let Some(prog) = &plan.seccomp {
-            // no listener here (it would have been loaded early)
-            drop(crate::seccomp::install(prog)?);
+    let started = wait_for_start(&fds.chan, fds.state_dir.as_ref().map(|d| d.as_fd()), plan, &state)?;
+    let tail = || -> Result<Never> {
+        if no_new_privs && early.is_none() {
+            nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
+            if let Some(prog) = &plan.seccomp {
+                // no listener here (it would have been loaded early)
+                drop(crate::seccomp::install(prog)?);
+            }
         }
-    }
-    sp::set_umask(proc_.user().umask().unwrap_or(0o022));
-    attrs::exec(guard.as_ref().map(|g| g.as_fd()), &program, &args, &env)
+        sp::set_umask(proc_.user().umask().unwrap_or(0o022));
+        attrs::exec(guard.as_ref().map(|g| g.as_fd()), &program, &args, &env)
+    };
+    // Only returns on failure, which `start` then reports.
+    let Err(e) = tail();
+    Err(started.failed(e))
 }
 
 fn join_namespaces(plan: &Plan) -> Result<()> {
@@ -207,20 +210,67 @@ fn set_personality(plan: &Plan) -> Result<()> {
     sp::set_personality(persona).ctx(|| format!("set personality {:?}", p.domain()))
 }
 
-/// Block until `berth start` opens the exec fifo for reading, run the
-/// startContainer hooks, and answer through the fifo: `0` to go on, or
-/// `E<message>` so that `start` fails with the hook's error.
-fn wait_for_start(state_dir: BorrowedFd<'_>, plan: &Plan, state: &str) -> Result<()> {
+/// Report `created` to berth: take the read lock on `created.lock` that
+/// says so to every `state` from now until `start` (see `process::sync`),
+/// then send Ready. Returns the descriptor that holds the lock.
+fn report_created(chan: &Channel, state_dir: Option<BorrowedFd<'_>>) -> Result<Option<OwnedFd>> {
+    let marker = match state_dir {
+        Some(dir) => {
+            let name = crate::state::store::CREATED_LOCK_NAME;
+            let fd = nix::fcntl::openat(dir, name, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .ctx(|| format!("open `{name}` in the state directory"))?;
+            crate::state::lock::hold_read(&fd)?;
+            Some(fd)
+        }
+        None => None,
+    };
+    chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
+    Ok(marker)
+}
+
+/// The init's end of the exec fifo after `start` released it. It stays
+/// open (close-on-exec) until the execve: its EOF tells `start` that the
+/// program was executed, so poststart hooks run after the exec
+/// (config.md#poststart).
+struct Started(Option<OwnedFd>);
+
+impl Started {
+    /// The exec (or a step before it) failed: tell `start`, which waits on
+    /// the fifo, before leaving.
+    fn failed(self, e: Error) -> Error {
+        if let Some(fd) = &self.0 {
+            let _ = nix::unistd::write(fd, format!("E{e}").as_bytes());
+        }
+        e
+    }
+}
+
+/// Report created, block until `berth start` opens the exec fifo for
+/// reading, then (no longer `created`: the marker is dropped at once, so
+/// a `start` killed from here on leaves a `running` container, never a
+/// `created` one that runs) run the startContainer hooks and answer
+/// through the fifo: `0` to go on (the fifo then stays open until the
+/// exec), or `E<message>` so that `start` fails with the hook's error.
+fn wait_for_start(chan: &Channel, state_dir: Option<BorrowedFd<'_>>, plan: &Plan, state: &str) -> Result<Started> {
+    let marker = report_created(chan, state_dir)?;
+    let Some(dir) = state_dir else { return Ok(Started(None)) };
     let name = crate::state::store::FIFO_NAME;
-    let fd = nix::fcntl::openat(state_dir, name, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .ctx(|| "open the exec fifo".to_string())?;
+    let fd = loop {
+        match nix::fcntl::openat(dir, name, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break r.ctx(|| "open the exec fifo".to_string())?,
+        }
+    };
+    drop(marker);
     let hooks = hooks::of(&plan.spec, Stage::StartContainer);
     if let Err(e) = hooks::run(Stage::StartContainer, &hooks, state.as_bytes()) {
         let _ = nix::unistd::write(&fd, format!("E{e}").as_bytes());
         sp::exit_now(1);
     }
-    nix::unistd::write(&fd, b"0").ctx(|| "write the exec fifo".to_string())?;
-    Ok(())
+    // EPIPE: the `start` that released us was killed. We were released all
+    // the same (and `state` already says running): go on.
+    let _ = nix::unistd::write(&fd, b"0");
+    Ok(Started(Some(fd)))
 }
 
 fn create_hooks(plan: &Plan, fds: &InitFds) -> Result<String> {

@@ -129,6 +129,7 @@ pub fn spawn(stored: &Stored, spec: &oci_spec::runtime::Spec, opts: ExecOptions)
     let console = opts.console;
     let child = match clone_process(0, cgroup_fd.as_ref().map(|f| f.as_fd())) {
         Ok((Forked::Child, _)) => {
+            crate::signals::restore_in_child();
             drop(parent_chan);
             run_child(&plan, child_chan, console.as_ref().map(|c| c.as_fd()))
         }
