@@ -14,7 +14,7 @@ DEMO_DIR ?= /tmp/berth-demo
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
 	python3 util-linux uidmap hyperfine xz-utils
 
-.PHONY: all build demo deps lint test unit integration conformance bench clean
+.PHONY: all build demo deps lint test unit integration conformance bench stress clean
 
 all: build
 
@@ -70,6 +70,14 @@ integration:
 conformance:
 	@if [ "$(RUNTIME)" = "$(BERTH)" ]; then $(MAKE) build; fi
 	integration/conformance.sh $(RUNTIME)
+
+# Kill-at-random-points of every verb and concurrent verbs on one
+# container, berth and runc side by side (a few minutes per 10 rounds; not
+# part of `make test`). STRESS_ROUNDS=N for more.
+stress:
+	@if [ ! -x "$(BERTH)" ]; then $(MAKE) build; fi
+	@if [ "$$(id -u)" != 0 ]; then echo "stress: needs root" >&2; exit 1; fi
+	BERTH=$(BERTH) integration/stress.sh $(STRESS_ROUNDS)
 
 bench:
 	@if [ -n "$(CARGO)" ] && command -v $(CARGO) >/dev/null; then $(MAKE) build; fi

@@ -20,7 +20,7 @@ use crate::process::parent;
 use crate::state::lock::{Lock, LockMode};
 use crate::state::salvage::{salvage, Salvaged};
 use crate::state::store::ContainerDir;
-use crate::state::{init_alive, Stored};
+use crate::state::{init_alive, Status, Stored};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,7 +36,7 @@ const FORCE_PATIENCE: Duration = Duration::from_secs(2);
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
     let dir = g.container(&a.id)?;
-    let lock = match if a.force { force_lock(&dir) } else { dir.lock(LockMode::Exclusive).map(Some) } {
+    let lock = match if a.force { force_lock(&dir) } else { plain_lock(&dir) } {
         Ok(l) => l,
         Err(Error::NotExist(_)) if a.force => return Ok(()),
         Err(e) => return Err(e),
@@ -48,13 +48,29 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     };
     let status = dir.status(&stored);
     if !status.can_delete() && !a.force {
-        return Err(Error::Status(format!(
-            "cannot delete container {} that is not stopped: {}",
-            a.id,
-            status.as_str()
-        )));
+        return Err(not_stopped(&a.id, status));
     }
-    parent::destroy(&dir, &stored)
+    parent::destroy(&dir, lock.as_ref(), &stored)
+}
+
+/// The lock for a plain `delete`. A container whose lock is busy (being
+/// created, started...) is not stopped: say so at once rather than wait
+/// for the other verb to finish and then refuse.
+fn plain_lock(dir: &ContainerDir) -> Result<Option<Lock>> {
+    if let Some(l) = dir.lock_within(LockMode::Exclusive, Duration::ZERO)? {
+        return Ok(Some(l));
+    }
+    if let Ok(stored) = dir.load() {
+        let status = dir.status(&stored);
+        if !status.can_delete() {
+            return Err(not_stopped(&dir.id, status));
+        }
+    }
+    dir.lock(LockMode::Exclusive).map(Some)
+}
+
+fn not_stopped(id: &str, status: Status) -> Error {
+    Error::Status(format!("cannot delete container {id} that is not stopped: {}", status.as_str()))
 }
 
 /// The lock for `delete --force`; `None` when another berth holds it and

@@ -49,7 +49,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
             return Err(Error::Usage("a detached container with a terminal needs --console-socket".into()));
         }
         let c = parent::create_from(&g.root, &opts, bundle, None)?;
-        return parent::start(&c.dir, &c.stored, &c.spec);
+        return parent::start(&c.dir, &c.lock, &c.stored, &c.spec);
     }
     // Foreground: with a terminal, we are our own console socket.
     let (ours, theirs) = if terminal && opts.console_socket.is_none() {
@@ -63,7 +63,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         Some(s) => Some(crate::terminal::recv_fd(s.as_fd())?),
         None => None,
     };
-    let started = parent::start(&dir, &stored, &spec);
+    let started = parent::start(&dir, &lock, &stored, &spec);
     // Not held while the container runs: pause, exec, kill and delete
     // from elsewhere work meanwhile.
     drop(lock);
@@ -84,18 +84,18 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
 /// it ran (and maybe made another with the same id: the one on disk must
 /// be ours, same init, same creation time).
 fn destroy_if_ours(dir: &ContainerDir, ours: &Stored) -> Result<()> {
-    let _lock = match dir.lock(LockMode::Exclusive) {
+    let lock = match dir.lock(LockMode::Exclusive) {
         Ok(l) => l,
         Err(Error::NotExist(_)) => return Ok(()),
         Err(e) => return Err(e),
     };
     match dir.load() {
         Ok(s) if s.pid == ours.pid && s.start_time == ours.start_time && s.created == ours.created => {
-            parent::destroy(dir, &s)
+            parent::destroy(dir, Some(&lock), &s)
         }
         Ok(_) | Err(Error::NotExist(_)) => Ok(()),
         // Damaged meanwhile: what we know is still ours.
-        Err(_) => parent::destroy(dir, ours),
+        Err(_) => parent::destroy(dir, Some(&lock), ours),
     }
 }
 

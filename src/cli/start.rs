@@ -15,7 +15,7 @@ pub struct Args {
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
     let dir = g.container(&a.id)?;
-    let _lock = dir.lock(LockMode::Exclusive)?;
+    let lock = dir.lock(LockMode::Exclusive)?;
     let stored = dir.load()?;
     let status = dir.status(&stored);
     if !status.can_start() {
@@ -29,5 +29,5 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     if spec.process().is_none() {
         return Err(Error::Status("cannot start a container without a `process` in its config".into()));
     }
-    parent::start(&dir, &stored, &spec)
+    parent::start(&dir, &lock, &stored, &spec)
 }

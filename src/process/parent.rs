@@ -373,10 +373,10 @@ pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
 /// error that stops and destroys the container (runtime.md lifecycle steps
 /// 7 and 9, then 12); an init that died or failed its exec is only
 /// reported: the container is then `stopped`, for `delete` to remove.
-pub fn start(dir: &ContainerDir, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
+pub fn start(dir: &ContainerDir, lock: &Lock, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
     let reply = release_init(dir, stored)?;
     let fail = |e: Error| {
-        let _ = destroy(dir, stored);
+        let _ = destroy(dir, Some(lock), stored);
         e
     };
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -441,8 +441,15 @@ fn wait_program_exec(stored: &Stored) {
 }
 
 /// Kill what is left of a container, wait for it, run poststop hooks and
-/// remove its cgroup and state.
-pub fn destroy(dir: &ContainerDir, stored: &Stored) -> Result<()> {
+/// remove its cgroup and state. `lock` is the caller's hold on the
+/// container; if a `delete --force` that did not wait for it removed the
+/// container meanwhile, there is nothing left to destroy (and the id, or
+/// its cgroup path, may already belong to a new container). `None`: that
+/// `delete --force` itself.
+pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Result<()> {
+    if lock.is_some_and(|l| !l.names_path()) {
+        return Ok(());
+    }
     if state::init_alive(stored.pid, stored.start_time) {
         let _ = kill(Pid::from_raw(stored.pid), Signal::SIGKILL);
     }
