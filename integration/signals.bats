@@ -125,3 +125,25 @@ hook_gate() {
 		assert_gone "$CID"
 	done
 }
+
+@test "a signal to create or run -d while they create the container: it is removed, the runtime exits 128+n" {
+	runc_differs "runc 1.1 ignores the signal during create and leaves a created container"
+	make_bundle "$BUNDLE" sleep 3600
+	no_pidns
+	hook_gate
+	for verb in create "run -d"; do
+		for sig in TERM HUP; do
+			rm -f "$WORK/in-hook" "$WORK/go"
+			# shellcheck disable=SC2086 # the verb is two words
+			bg_runtime "$WORK/out" $verb -b "$BUNDLE" "$CID"
+			retry 300 0.1 test -e "$WORK/in-hook" || fail "$verb/$sig: the prestart hook never ran" "$(cat "$WORK/out")"
+			kill -"$sig" "$RT"
+			kill -0 "$RT" || fail "$verb/$sig: the runtime died during create"
+			touch "$WORK/go"
+			wait_exit "$RT"
+			assert_equal "$RC" "$((128 + $(kill -l "$sig")))" "$verb/$sig: exit status"
+			grep -q "interrupted by SIG$sig" "$WORK/out" || fail "$verb/$sig: no word on why" "$(cat "$WORK/out")"
+			assert_gone "$CID"
+		done
+	done
+}

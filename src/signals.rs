@@ -9,6 +9,11 @@
 //! caller set to SIG_IGN (`nohup`, a script's background job) is forwarded
 //! too: the kernel queues a blocked signal even when it is ignored.
 //!
+//! `create` and `run -d` block only the signals that ask a program to stop
+//! (HUP, INT, QUIT, TERM), unless the caller ignores them: one that came
+//! during create lets create finish its step, then the new container is
+//! removed and berth exits with 128 + the signal ([`pending_stop`]).
+//!
 //! The mask is inherited by everything berth clones: the container init
 //! and exec'd processes call [`restore_in_child`] first thing, so they run
 //! with the caller's mask as before (what the container program finally
@@ -59,6 +64,43 @@ pub fn restore_in_child() {
     }
 }
 
+/// The signals that ask a program to stop.
+const STOP: [Signal; 4] = [Signal::SIGHUP, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM];
+
+/// Signals this process ignores (SigIgn of /proc/self/status).
+fn ignored() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0)
+}
+
+/// The stop signals the caller did not set to SIG_IGN.
+fn stop_set() -> SigSet {
+    let ign = ignored();
+    let mut set = SigSet::empty();
+    for s in STOP.into_iter().filter(|s| ign & (1 << (*s as i32 - 1)) == 0) {
+        set.add(s);
+    }
+    set
+}
+
+/// Block the stop signals the caller does not ignore (`create`, `run -d`).
+pub fn block_stop() -> Result<()> {
+    let old = stop_set().thread_swap_mask(SigmaskHow::SIG_BLOCK).ctx(|| "block signals".to_string())?;
+    let _ = CALLER_MASK.set(old);
+    Ok(())
+}
+
+/// A stop signal that arrived since [`block_stop`], taken off the queue.
+pub fn pending_stop() -> Option<Signal> {
+    let fd = SignalFd::with_flags(&stop_set(), SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).ok()?;
+    let info = fd.read_signal().ok()??;
+    Signal::try_from(info.ssi_signo as i32).ok()
+}
+
 /// A signalfd reading the blocked signals (those pending since
 /// [`block_forwarded`] included).
 pub fn forwarding_fd() -> Result<SignalFd> {
@@ -79,5 +121,13 @@ mod tests {
         for s in [Signal::SIGKILL, Signal::SIGSEGV, Signal::SIGPIPE] {
             assert!(!m.contains(s), "{s}");
         }
+    }
+
+    #[test]
+    fn stop_set_leaves_out_what_is_ignored() {
+        // (the test harness ignores SIGPIPE, not the stop signals)
+        assert!(ignored() & (1 << (Signal::SIGPIPE as i32 - 1)) != 0);
+        let set = stop_set();
+        assert!(set.contains(Signal::SIGTERM) && !set.contains(Signal::SIGPIPE));
     }
 }

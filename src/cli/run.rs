@@ -36,9 +36,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
-    if !a.detach {
-        // Before anything else (see `crate::signals`): a SIGTERM while the
-        // container is being made waits, and is forwarded once it runs.
+    // Before anything else (see `crate::signals`): a SIGTERM while the
+    // container is being made waits; in the foreground it is forwarded
+    // once the container runs, with -d it undoes the create.
+    if a.detach {
+        crate::signals::block_stop()?;
+    } else {
         crate::signals::block_forwarded()?;
     }
     let opts = a.create.options(g);
@@ -49,6 +52,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
             return Err(Error::Usage("a detached container with a terminal needs --console-socket".into()));
         }
         let c = parent::create_from(&g.root, &opts, bundle, None)?;
+        super::create::undo_if_stopped(&c)?;
         return parent::start(&c.dir, &c.lock, &c.stored, &c.spec);
     }
     // Foreground: with a terminal, we are our own console socket.
