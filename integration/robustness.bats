@@ -234,6 +234,9 @@ damaged_state_case() {
 	runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
 	pid=$(state_field "$CID" pid)
 	kill -0 "$pid"
+	# (for the teardown, should the runtime leave them)
+	retry 50 0.1 eval "[ \$(pgrep -c -f 'sleep 3598') -ge 2 ]"
+	for p in $(pgrep -f 'sleep 3598'); do track_pid "$p"; done
 	(cd "$STATE_ROOT/$CID" && eval "$1")
 	run --separate-stderr runtime list
 	assert_success

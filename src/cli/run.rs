@@ -53,7 +53,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         }
         let c = parent::create_from(&g.root, &opts, bundle, None)?;
         super::create::undo_if_stopped(&c)?;
-        return parent::start(&c.dir, &c.lock, &c.stored, &c.spec);
+        return parent::start(&c.dir, c.lock, &c.stored, &c.spec);
     }
     // Foreground: with a terminal, we are our own console socket.
     let (ours, theirs) = if terminal && opts.console_socket.is_none() {
@@ -67,10 +67,9 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         Some(s) => Some(crate::terminal::recv_fd(s.as_fd())?),
         None => None,
     };
-    let started = parent::start(&dir, &lock, &stored, &spec);
-    // Not held while the container runs: pause, exec, kill and delete
-    // from elsewhere work meanwhile.
-    drop(lock);
+    // start lets go of the lock: none is held while the container runs,
+    // so pause, exec, kill and delete work from elsewhere meanwhile.
+    let started = parent::start(&dir, lock, &stored, &spec);
     let started_ok = started.is_ok();
     let code = match started {
         Ok(()) => wait_loop(pid, &crate::signals::forwarding_fd()?, master.as_ref()),

@@ -29,5 +29,5 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     if spec.process().is_none() {
         return Err(Error::Status("cannot start a container without a `process` in its config".into()));
     }
-    parent::start(&dir, &lock, &stored, &spec)
+    parent::start(&dir, lock, &stored, &spec)
 }

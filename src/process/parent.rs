@@ -368,28 +368,37 @@ pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
 }
 
 /// `start`: release the init, wait until it executed the user program,
-/// then run the poststart hooks. The caller holds the container's lock and
-/// found it `created`. A failing startContainer or poststart hook is an
+/// then run the poststart hooks. The caller took the container's lock and
+/// found it `created`; the lock is let go before the poststart hooks, so
+/// that a hook may use berth on the container (`exec`, `pause`) without
+/// waiting for itself. A failing startContainer or poststart hook is an
 /// error that stops and destroys the container (runtime.md lifecycle steps
 /// 7 and 9, then 12); an init that died or failed its exec is only
 /// reported: the container is then `stopped`, for `delete` to remove.
-pub fn start(dir: &ContainerDir, lock: &Lock, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
+pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
     let reply = release_init(dir, stored)?;
-    let fail = |e: Error| {
-        let _ = destroy(dir, Some(lock), stored);
-        e
-    };
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     match reply.as_slice() {
         [b'0'] => {}
-        [b'E', msg @ ..] => return Err(fail(Error::Init(text(msg)))),
+        [b'E', msg @ ..] => {
+            let _ = destroy(dir, Some(&lock), stored);
+            return Err(Error::Init(text(msg)));
+        }
         [b'0', b'E', msg @ ..] => return Err(Error::Init(text(msg))),
         [] => return Err(Error::Status("container init exited before start".into())),
         other => return Err(Error::Init(format!("unexpected answer `{}` from the container init", text(other)))),
     }
     wait_program_exec(stored);
+    drop(lock);
     let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
-    hooks::run(Stage::Poststart, &hooks::of(spec, Stage::Poststart), &st).map_err(fail)
+    hooks::run(Stage::Poststart, &hooks::of(spec, Stage::Poststart), &st).inspect_err(|_| {
+        // The same container still (nobody deleted it and took the id)?
+        if let Ok(lock) = dir.lock(crate::state::lock::LockMode::Exclusive) {
+            if dir.load().is_ok_and(|now| now.pid == stored.pid && now.start_time == stored.start_time) {
+                let _ = destroy(dir, Some(&lock), stored);
+            }
+        }
+    })
 }
 
 /// Open the exec fifo (the init is blocked opening its other end, or about
