@@ -53,7 +53,6 @@ impl LockMode {
 pub struct Lock {
     flock: Flock<OwnedFd>,
     path: PathBuf,
-    id: String,
 }
 
 /// What one attempt to take the lock found.
@@ -75,7 +74,7 @@ fn attempt(path: &Path, id: &str, mode: LockMode, wait: bool) -> Result<Attempt>
     loop {
         match Flock::lock(fd, mode.arg(wait)) {
             Ok(flock) => {
-                let lock = Lock { flock, path: path.to_path_buf(), id: id.to_string() };
+                let lock = Lock { flock, path: path.to_path_buf() };
                 // The directory may have been removed (and the id taken
                 // again) while we waited: then this lock guards nothing.
                 return if lock.names_path() { Ok(Attempt::Held(lock)) } else { Err(Error::NotExist(id.to_string())) };
@@ -155,10 +154,6 @@ impl Lock {
             return false;
         };
         ours.st_dev == now.dev() && ours.st_ino == now.ino()
-    }
-
-    pub fn id(&self) -> &str {
-        &self.id
     }
 
     /// In a process cloned while the lock was held (the container init):

@@ -278,4 +278,41 @@ mod tests {
         d.remove().unwrap();
         assert!(!d.path.exists());
     }
+
+    #[test]
+    fn status_comes_from_the_processes_and_locks() {
+        let t = tempfile::tempdir().unwrap();
+        let d = ContainerDir::new(t.path(), "c").unwrap();
+        let me = std::process::id() as i32;
+        let mut s = Stored {
+            id: "c".into(),
+            pid: 0,
+            start_time: 0,
+            bundle: "/b".into(),
+            rootfs: "/b/r".into(),
+            created: "T".into(),
+            annotations: Default::default(),
+            owner: String::new(),
+            creating: true,
+            cgroup: None,
+            shares_host_pidns: false,
+        };
+        // before the clone: creating while its creator holds the lock...
+        let held = d.reserve().unwrap();
+        assert_eq!(d.status(&s), Status::Creating);
+        // ...stopped once that creator is gone and nothing runs
+        drop(held);
+        assert_eq!(d.status(&s), Status::Stopped);
+        // an init alive: creating, whoever holds the lock
+        (s.pid, s.start_time) = (me, super::super::proc_stat(me).unwrap().1);
+        assert_eq!(d.status(&s), Status::Creating);
+        // created exactly while the init holds its lock on created.lock
+        s.creating = false;
+        std::fs::write(d.created_lock_path(), "").unwrap();
+        let marker = std::fs::File::open(d.created_lock_path()).unwrap();
+        lock::hold_read(&marker).unwrap();
+        assert_eq!(d.status(&s), Status::Created);
+        drop(marker);
+        assert_eq!(d.status(&s), Status::Running);
+    }
 }
