@@ -33,7 +33,7 @@ DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd gola
 # What `make demo` needs beyond the Rust toolchain.
 DEMO_PKGS := busybox-static jq
 
-.PHONY: all build demo demo-deps deps docs install uninstall criu lint test unit integration test-vm vm-deps vm-image conformance bench clean
+.PHONY: all build demo demo-deps deps docs install uninstall criu lint test unit integration test-vm vm-deps vm-image conformance bench stress clean
 
 all: build
 
@@ -170,6 +170,14 @@ test-vm: vm-image
 conformance:
 	@if [ "$(RUNTIME)" = "$(BERTH)" ]; then $(MAKE) build; fi
 	integration/conformance.sh $(RUNTIME)
+
+# Kill-at-random-points of every verb and concurrent verbs on one
+# container, berth and runc side by side (a few minutes per 10 rounds; not
+# part of `make test`). STRESS_ROUNDS=N for more.
+stress:
+	@if [ ! -x "$(BERTH)" ]; then $(MAKE) build; fi
+	@if [ "$$(id -u)" != 0 ]; then echo "stress: needs root" >&2; exit 1; fi
+	BERTH=$(BERTH) integration/stress.sh $(STRESS_ROUNDS)
 
 bench:
 	@if [ -n "$(CARGO)" ] && command -v $(CARGO) >/dev/null; then $(MAKE) build; fi

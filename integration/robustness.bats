@@ -175,3 +175,85 @@ assert_container_gone() {
 	assert_output_not_contains "WROTE"
 	assert_equal "$(sha256sum <"$(readlink -f "$RUNTIME")")" "$sum" "runtime binary checksum"
 }
+
+# freezer_state PATH: FROZEN, FREEZING or THAWED for cgroupsPath PATH (v1
+# freezer, else cgroup v2's cgroup.freeze); empty when there is none.
+freezer_state() {
+	local m
+	for m in $(cgroup_mounts); do
+		if [ -f "$m$1/freezer.state" ]; then
+			cat "$m$1/freezer.state"
+			return 0
+		fi
+		if [ -f "$m$1/cgroup.freeze" ]; then
+			[ "$(cat "$m$1/cgroup.freeze")" = 1 ] && echo FROZEN || echo THAWED
+			return 0
+		fi
+	done
+}
+
+# killed_delete_rounds ROUNDS: run -d, then a delete --force killed after
+# a growing delay; the container must never be left frozen, and the next
+# delete --force removes it all.
+killed_delete_rounds() {
+	local round delay st
+	for round in $(seq "$1"); do
+		runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+		retry 100 0.05 eval "[ \$(pgrep -c -f 'sleep 3599') -ge 30 ]" || fail "round $round: the processes never started"
+		delay=$(printf '0.%03d' $((round * 3 % 40)))
+		"$RUNTIME" --root "$STATE_ROOT" delete --force "$CID" </dev/null >/dev/null 2>&1 3>&- &
+		sleep "$delay"
+		kill -KILL $! 2>/dev/null || true
+		wait $! || true
+		st=$(state_field "$CID" status)
+		[ "$st" != paused ] || fail "round $round (delay $delay): a killed delete --force left the container paused"
+		[ "$(freezer_state "$CGPATH")" != FROZEN ] || fail "round $round (delay $delay): cgroup left frozen"
+		runtime delete --force "$CID"
+		assert_container_gone "$CID"
+	done
+}
+
+@test "a delete --force killed at random points never leaves the container frozen (own pid namespace)" {
+	make_bundle "$BUNDLE" sh -c 'for i in $(seq 40); do sleep 3599 & done; wait'
+	update_config '.linux.cgroupsPath = $p' --arg p "$CGPATH"
+	killed_delete_rounds 20
+}
+
+@test "a delete --force killed at random points never leaves the container frozen (host pid namespace)" {
+	make_bundle "$BUNDLE" sh -c 'for i in $(seq 40); do sleep 3599 & done; wait'
+	update_config '.linux.cgroupsPath = $p | .linux.namespaces |= map(select(.type != "pid"))' --arg p "$CGPATH"
+	killed_delete_rounds 20
+}
+
+# damaged_state_case HOW: a running container whose state.json is then
+# damaged by HOW (a shell command run in its state dir): list names it,
+# delete --force kills its processes and removes its cgroup and state.
+damaged_state_case() {
+	make_bundle "$BUNDLE" sh -c 'sleep 3598 & sleep 3598'
+	update_config '.linux.cgroupsPath = $p' --arg p "$CGPATH"
+	runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	pid=$(state_field "$CID" pid)
+	kill -0 "$pid"
+	# (for the teardown, should the runtime leave them)
+	retry 50 0.1 eval "[ \$(pgrep -c -f 'sleep 3598') -ge 2 ]"
+	for p in $(pgrep -f 'sleep 3598'); do track_pid "$p"; done
+	(cd "$STATE_ROOT/$CID" && eval "$1")
+	run --separate-stderr runtime list
+	assert_success
+	[[ $stderr == *"$CID"* ]] || fail "list does not mention $CID" "stdout: $output" "stderr: $stderr"
+	run --separate-stderr runtime delete --force "$CID"
+	assert_success
+	[[ $stderr == *"$CID"* ]] || fail "delete --force does not say what it could not do" "stderr: $stderr"
+	retry 50 0.1 eval "! pgrep -f 'sleep 3598' >/dev/null" || fail "the container's processes survived"
+	assert_container_gone "$CID"
+}
+
+@test "a damaged state.json: list warns about the container, delete --force still removes it all" {
+	runc_differs "runc 1.1 cannot delete a container with a damaged state.json"
+	damaged_state_case 'echo "{garbage" > state.json'
+}
+
+@test "a missing state.json: list warns about the container, delete --force still removes it all" {
+	runc_differs "runc 1.1 cannot delete a container without state.json"
+	damaged_state_case 'rm state.json'
+}

@@ -34,6 +34,10 @@ pub enum Error {
     Hook { stage: &'static str, index: usize, path: String, msg: String },
     #[error("{0}")]
     Unsupported(String),
+    /// The container process' final execve failed; it exits with `code`
+    /// (127: not found, 126: found but not executable), as a shell would.
+    #[error("exec `{program}`: {}", os_msg(source))]
+    Exec { program: String, code: i32, source: io::Error },
     /// Not a failure: `run` finished and berth must exit with this code.
     #[error("exit status {0}")]
     Exit(i32),

@@ -60,7 +60,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use crate::sys::exe as sys;
 
 /// The name the memfd shows in `/proc/<pid>/exe` (`/memfd:berth-exec (deleted)`).
-const MEMFD_NAME: &CStr = c"berth-exec";
+pub const MEMFD_NAME: &CStr = c"berth-exec";
 
 /// Everything that could change the memfd: its contents, its size, and
 /// the seal set itself.
@@ -75,6 +75,17 @@ pub use x86_64::TRAMPOLINE;
 /// No trampoline on this architecture: [`prepare`] reports `Unsupported`.
 #[cfg(not(target_arch = "x86_64"))]
 pub const TRAMPOLINE: &[u8] = &[];
+
+/// Whether `exe`, what `/proc/PID/exe` links to, is a guard made by
+/// [`prepare`] with `fallback_dir`: the memfd, or the unnamed O_TMPFILE
+/// copy in `fallback_dir` (shown as `<dir>/#<inode> (deleted)`). While it
+/// is, the process has not yet executed its program.
+pub fn is_guard_exe(exe: &std::path::Path, fallback_dir: &std::path::Path) -> bool {
+    let exe = exe.to_string_lossy();
+    let memfd = format!("/memfd:{}", MEMFD_NAME.to_string_lossy());
+    let tmpfile = format!("{}/#", fallback_dir.display());
+    exe.starts_with(&memfd) || (exe.starts_with(&tmpfile) && exe.ends_with(" (deleted)"))
+}
 
 /// Make the guard: [`TRAMPOLINE`] in a sealed, executable memfd, or, where
 /// the host refuses executable memfds, in an unlinked read-only

@@ -26,6 +26,7 @@
 //!   stats; the systemd driver (transient units over D-Bus)
 //! - `hooks`        the six OCI hook stages
 //! - `criu`         checkpoint and restore through CRIU's RPC (`criu swrk`)
+//! - `signals`      signals blocked and forwarded by a foreground run/exec
 //! - `image`        OCI image layouts/archives, the layer store, bundles (imgtool)
 //! - `sys`          every `unsafe` syscall wrapper, nothing else
 #![deny(unsafe_code)]
@@ -52,6 +53,7 @@ pub mod resctrl;
 pub mod rootfs;
 pub mod rootless;
 pub mod seccomp;
+pub mod signals;
 pub mod spec;
 pub mod state;
 #[allow(unsafe_code)]

@@ -507,28 +507,53 @@ impl Cgroup {
         }
     }
 
-    /// Signal every process. SIGKILL on v2 uses `cgroup.kill`; otherwise the
-    /// cgroup is frozen (when possible) so nothing forks while we signal.
+    /// Signal every process. SIGKILL uses `cgroup.kill` on v2 and is never
+    /// preceded by a freeze (see [`Cgroup::kill_all_now`]); other signals
+    /// are sent with the cgroup frozen (when possible) so that nothing forks
+    /// in between, as runc does.
     pub fn kill_all(&self, sig: Signal) -> Result<()> {
-        if let (Layout::V2, Some(h), Signal::SIGKILL) = (self.layout, &self.unified, sig) {
+        if sig == Signal::SIGKILL {
+            return self.kill_all_now();
+        }
+        // A paused container stays paused.
+        let was_frozen = self.is_frozen().unwrap_or(false);
+        let frozen = !was_frozen && self.freeze().is_ok();
+        let result = self.pids().and_then(|pids| pids.into_iter().try_for_each(|pid| signal(pid, sig)));
+        if frozen {
+            self.thaw()?;
+        }
+        result
+    }
+
+    /// SIGKILL every process without freezing first: a berth killed in the
+    /// middle (an engine's timeout) then leaves nothing frozen. Processes
+    /// forked meanwhile show up in the next pass (a task with SIGKILL
+    /// pending cannot fork), so passes repeat until one finds no new pid.
+    /// A container paused before is thawed once the signals are pending:
+    /// frozen tasks only die once thawed.
+    fn kill_all_now(&self) -> Result<()> {
+        if let (Layout::V2, Some(h)) = (self.layout, &self.unified) {
             let kill = h.path.join("cgroup.kill");
             if kill.exists() {
                 return fsops::write(&kill, "1");
             }
         }
-        // A paused container stays paused unless it is being killed.
         let was_frozen = self.is_frozen().unwrap_or(false);
-        let frozen = self.freeze().is_ok() && (!was_frozen || sig == Signal::SIGKILL);
-        let result = self.pids().and_then(|pids| {
-            pids.into_iter().try_for_each(|pid| match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
-                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-                Err(source) => Err(Error::Kill { pid, signal: sig, source }),
-            })
-        });
-        if frozen {
+        let mut signalled = std::collections::HashSet::new();
+        loop {
+            let new: Vec<i32> = self.pids()?.into_iter().filter(|p| !signalled.contains(p)).collect();
+            if new.is_empty() {
+                break;
+            }
+            for pid in new {
+                signal(pid, Signal::SIGKILL)?;
+                signalled.insert(pid);
+            }
+        }
+        if was_frozen {
             self.thaw()?;
         }
-        result
+        Ok(())
     }
 
     /// Remove the cgroup (and sub-cgroups) in every hierarchy, retrying
@@ -593,6 +618,14 @@ impl Cgroup {
                 None => Err(Error::Unsupported { field: "events".into(), reason: "no memory controller".into() }),
             },
         }
+    }
+}
+
+/// kill(2) that treats a process gone meanwhile as done.
+fn signal(pid: i32, sig: Signal) -> Result<()> {
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(source) => Err(Error::Kill { pid, signal: sig, source }),
     }
 }
 

@@ -47,6 +47,16 @@ impl Args {
 }
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
-    parent::create(&g.root, &a.options(g), None)?;
-    Ok(())
+    crate::signals::block_stop()?;
+    let c = parent::create(&g.root, &a.options(g), None)?;
+    undo_if_stopped(&c)
+}
+
+/// A HUP, INT, QUIT or TERM came while the container was being made
+/// (`crate::signals`): remove it and exit as that signal asked.
+pub(super) fn undo_if_stopped(c: &parent::Created) -> Result<()> {
+    let Some(sig) = crate::signals::pending_stop() else { return Ok(()) };
+    parent::destroy(&c.dir, Some(&c.lock), &c.stored)?;
+    crate::logging::warn(&format!("interrupted by {sig}: container {} removed", c.dir.id));
+    Err(crate::error::Error::Exit(128 + sig as i32))
 }

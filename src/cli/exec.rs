@@ -10,6 +10,7 @@ use oci_spec::runtime::{Capability, Process, User};
 use super::Globals;
 use crate::error::{Context, Error, Result};
 use crate::process::join::{self, ExecOptions};
+use crate::state::lock::LockMode;
 use crate::state::Status;
 
 #[derive(Debug, clap::Args)]
@@ -137,13 +138,22 @@ fn build_process(a: &Args, base: Option<&Process>) -> Result<Process> {
 }
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
+    if !a.detach {
+        // Before anything else: a signal meant for the process is then
+        // forwarded once it runs, never lost or fatal to berth half-way.
+        crate::signals::block_forwarded()?;
+    }
     let dir = g.container(&a.id)?;
+    // Shared: execs run side by side, but not while the container is being
+    // started, paused or deleted. Held until the process is set up.
+    let lock = dir.lock(LockMode::Shared)?;
     let stored = dir.load()?;
     match dir.status(&stored) {
         Status::Running | Status::Created => {}
         Status::Paused if a.ignore_paused => {}
         Status::Paused => return Err(Error::Status("container is paused (use --ignore-paused)".into())),
-        _ => return Err(Error::Status("cannot exec in a stopped container".into())),
+        Status::Creating => return Err(Error::Status("cannot exec in a container that is being created".into())),
+        Status::Stopped => return Err(Error::Status("cannot exec in a stopped container".into())),
     }
     let spec = dir.load_config()?;
     let process = build_process(&a, spec.process().as_ref())?;
@@ -166,6 +176,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         cgroup: a.cgroup.clone(),
     };
     let pid = join::spawn(&stored, &dir, &spec, opts)?;
+    drop(lock);
     if a.detach {
         return Ok(());
     }

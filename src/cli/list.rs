@@ -1,7 +1,7 @@
 //! `berth list`: every container under the state root.
 
 use super::Globals;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,10 +17,22 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     let mut rows = Vec::new();
     for id in crate::state::store::list_ids(&g.root)? {
         let dir = g.container(&id)?;
-        if let Ok(s) = dir.load() {
-            let mut st = s.oci(dir.status(&s));
-            st.owner = "root".to_string();
-            rows.push(st);
+        match dir.load() {
+            Ok(s) => {
+                let mut st = s.oci(dir.status(&s));
+                st.owner = "root".to_string();
+                rows.push(st);
+            }
+            // Between a create's mkdir and its first state write.
+            Err(Error::NotExist(_)) if dir.is_being_created() => {}
+            // Not hidden: a row with no status would break the table's
+            // readers, so the container is named on stderr (and in --log).
+            Err(Error::NotExist(_)) => crate::logging::warn(&format!(
+                "container {id} has no state.json (left by a killed create?): `delete --force {id}` removes it"
+            )),
+            Err(e) => crate::logging::warn(&format!(
+                "container {id}: {e}: `delete --force {id}` kills its processes and removes it"
+            )),
         }
     }
     if a.quiet {

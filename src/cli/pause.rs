@@ -4,6 +4,7 @@
 use super::Globals;
 use crate::cgroups::Cgroup;
 use crate::error::{Error, Result};
+use crate::state::lock::LockMode;
 use crate::state::store::ContainerDir;
 use crate::state::Stored;
 
@@ -28,6 +29,7 @@ pub(super) fn load_with_cgroup(g: &Globals, id: &str) -> Result<(ContainerDir, S
 }
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
+    let _lock = g.container(&a.id)?.lock(LockMode::Exclusive)?;
     let (dir, stored, cg) = load_with_cgroup(g, &a.id)?;
     // runc pauses created containers too (their init waits in the cgroup).
     if !dir.status(&stored).can_pause() {

@@ -119,7 +119,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     let master = ours.as_ref().map(|s| crate::terminal::recv_fd(s.as_fd())).transpose();
     let code = master.and_then(|m| super::run::wait_foreground(r.pid, m.as_ref()));
     let stored = r.dir.load().unwrap_or(r.stored);
-    let cleanup = parent::destroy(&r.dir, &stored);
+    let cleanup = parent::destroy(&r.dir, None, &stored);
     let code = code?;
     cleanup?;
     Err(Error::Exit(code))

@@ -5,15 +5,18 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-use nix::sys::signal::{kill, SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::create::Args as CreateArgs;
 use super::Globals;
 use crate::error::{Context, Error, Result};
-use crate::process::parent;
+use crate::process::parent::{self, Created};
+use crate::state::lock::LockMode;
+use crate::state::store::ContainerDir;
+use crate::state::Stored;
 
 #[derive(Debug, clap::Args)]
 #[group(id = "run_args")]
@@ -33,6 +36,14 @@ pub struct Args {
 }
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
+    // Before anything else (see `crate::signals`): a SIGTERM while the
+    // container is being made waits; in the foreground it is forwarded
+    // once the container runs, with -d it undoes the create.
+    if a.detach {
+        crate::signals::block_stop()?;
+    } else {
+        crate::signals::block_forwarded()?;
+    }
     let opts = a.create.options(g);
     let bundle = crate::spec::load::load_bundle(&opts.bundle)?;
     // run starts what it creates, and start needs a process: refuse before
@@ -46,7 +57,8 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
             return Err(Error::Usage("a detached container with a terminal needs --console-socket".into()));
         }
         let c = parent::create_from(&g.root, &opts, bundle, None)?;
-        return parent::start(&c.dir, &c.stored, &c.spec);
+        super::create::undo_if_stopped(&c)?;
+        return parent::start(&c.dir, c.lock, &c.stored, &c.spec);
     }
     // Foreground: with a terminal, we are our own console socket.
     let (ours, theirs) = if terminal && opts.console_socket.is_none() {
@@ -55,44 +67,50 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     } else {
         (None, None)
     };
-    // Signals are blocked (and read from a signalfd) only once the init
-    // exists, so it does not inherit the mask.
-    let c = parent::create_from(&g.root, &opts, bundle, theirs)?;
+    let Created { pid, dir, lock, stored, spec } = parent::create_from(&g.root, &opts, bundle, theirs)?;
     let master = match &ours {
         Some(s) => Some(crate::terminal::recv_fd(s.as_fd())?),
         None => None,
     };
-    let sfd = forwarding_signals()?;
-    let started = parent::start(&c.dir, &c.stored, &c.spec);
+    // start lets go of the lock: none is held while the container runs,
+    // so pause, exec, kill and delete work from elsewhere meanwhile.
+    let started = parent::start(&dir, lock, &stored, &spec);
     let started_ok = started.is_ok();
     let code = match started {
-        Ok(()) => wait_loop(c.pid, &sfd, master.as_ref()),
+        Ok(()) => wait_loop(pid, &crate::signals::forwarding_fd()?, master.as_ref()),
         Err(e) => Err(e),
     };
-    let stored = c.dir.load().unwrap_or(c.stored);
     // --keep: the stopped container stays until `delete` (unless start
     // failed, which already destroyed it).
-    let cleanup = if a.keep && started_ok { Ok(()) } else { parent::destroy(&c.dir, &stored) };
+    let cleanup = if a.keep && started_ok { Ok(()) } else { destroy_if_ours(&dir, &stored) };
     let code = code?;
     cleanup?;
     Err(Error::Exit(code))
 }
 
-/// Block the signals to forward (all that can be) and read them from a
-/// signalfd; done only once the child exists, so it does not inherit the mask.
-fn forwarding_signals() -> Result<SignalFd> {
-    let mut mask = SigSet::all();
-    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE] {
-        mask.remove(s);
+/// Destroy the container this `run` made, unless someone deleted it while
+/// it ran (and maybe made another with the same id: the one on disk must
+/// be ours, same init, same creation time).
+fn destroy_if_ours(dir: &ContainerDir, ours: &Stored) -> Result<()> {
+    let lock = match dir.lock(LockMode::Exclusive) {
+        Ok(l) => l,
+        Err(Error::NotExist(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    match dir.load() {
+        Ok(s) if s.pid == ours.pid && s.start_time == ours.start_time && s.created == ours.created => {
+            parent::destroy(dir, Some(&lock), &s)
+        }
+        Ok(_) | Err(Error::NotExist(_)) => Ok(()),
+        // Damaged meanwhile: what we know is still ours.
+        Err(_) => parent::destroy(dir, Some(&lock), ours),
     }
-    mask.thread_block().ctx(|| "block signals".to_string())?;
-    SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).ctx(|| "create a signalfd".to_string())
 }
 
-/// Wait for a child of ours in the foreground (exec without -d).
+/// Wait for a child of ours in the foreground (exec without -d), with
+/// signals blocked since the verb began (`crate::signals`).
 pub fn wait_foreground(pid: i32, master: Option<&OwnedFd>) -> Result<i32> {
-    let sfd = forwarding_signals()?;
-    wait_loop(pid, &sfd, master)
+    wait_loop(pid, &crate::signals::forwarding_fd()?, master)
 }
 
 fn wait_loop(pid: i32, sfd: &SignalFd, master: Option<&OwnedFd>) -> Result<i32> {

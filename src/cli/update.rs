@@ -73,6 +73,8 @@ pub struct Args {
 }
 
 pub fn run(a: Args, g: &Globals) -> Result<()> {
+    // resources.json is read, merged and written back: one update at a time.
+    let _lock = g.container(&a.id)?.lock(crate::state::lock::LockMode::Exclusive)?;
     let (dir, stored, cg) = load_with_cgroup(g, &a.id)?;
     if matches!(dir.status(&stored), Status::Stopped | Status::Creating) {
         return Err(Error::Status("container not running".into()));

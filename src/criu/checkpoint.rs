@@ -38,6 +38,8 @@ pub struct Options {
 
 /// Checkpoint the container of `dir` with the CRIU `--criu` names.
 pub fn checkpoint(dir: &ContainerDir, criu: Option<&str>, o: &Options) -> Result<()> {
+    // Like every verb that changes a container's state (see `state::lock`).
+    let lock = dir.lock(crate::state::lock::LockMode::Exclusive)?;
     let stored = dir.load()?;
     let status = dir.status(&stored);
     if !matches!(status, Status::Running | Status::Paused) {
@@ -95,7 +97,7 @@ pub fn checkpoint(dir: &ContainerDir, criu: Option<&str>, o: &Options) -> Result
     session.finish();
     if !(o.leave_running || o.pre_dump) {
         // CRIU killed the tasks; what remains is berth's.
-        return crate::process::parent::destroy(dir, &reload(dir, stored));
+        return crate::process::parent::destroy(dir, Some(&lock), &reload(dir, stored));
     }
     Ok(())
 }

@@ -448,3 +448,12 @@ fn cost() {
     println!("fork + execve /bin/true + wait, plain: {plain:?}");
     println!("fork + prepare + trampoline + execve + wait: {guarded:?} (+{:?})", guarded.saturating_sub(plain));
 }
+
+#[test]
+fn guard_exe_links_are_recognised() {
+    let dir = std::path::Path::new("/run/berth/c1");
+    assert!(is_guard_exe(std::path::Path::new("/memfd:berth-exec (deleted)"), dir));
+    assert!(is_guard_exe(std::path::Path::new("/run/berth/c1/#1234 (deleted)"), dir));
+    assert!(!is_guard_exe(std::path::Path::new("/usr/bin/sleep"), dir));
+    assert!(!is_guard_exe(std::path::Path::new("/run/berth/c2/#1234 (deleted)"), dir));
+}

@@ -119,14 +119,13 @@ fn read_passwd() -> Option<String> {
 
 /// The final exec. Through the sealed trampoline, so that no process in
 /// the container can ever run (and then reopen for writing) berth's own
-/// binary via /proc/self/exe.
+/// binary via /proc/self/exe. Returns only on failure.
 pub(super) fn exec(guard: BorrowedFd<'_>, program: &Path, args: &[String], env: &[String]) -> Result<Never> {
     let c = |s: &str| CString::new(s).map_err(|_| Error::config("process", format!("`{s}` contains a NUL byte")));
     let prog = c(&program.to_string_lossy())?;
     let argv = args.iter().map(|a| c(a)).collect::<Result<Vec<_>>>()?;
     let envp = env.iter().map(|e| c(e)).collect::<Result<Vec<_>>>()?;
     let err = crate::exec_guard::exec(guard, &prog, &argv, &envp);
-    // The parent is gone by now: the message goes to the container's stderr.
-    eprintln!("berth: exec `{}`: {}", program.display(), crate::error::os_msg(&err));
-    sp::exit_now(if err.raw_os_error() == Some(libc::ENOENT) { 127 } else { 126 })
+    let code = if err.raw_os_error() == Some(libc::ENOENT) { 127 } else { 126 };
+    Err(Error::Exec { program: program.display().to_string(), code, source: err })
 }

@@ -48,7 +48,9 @@
 //! 11. program        looked up as the container user, so a missing or
 //!                    non-executable program fails create, as with runc
 //! 12. gate           tell berth we are ready; create's init then waits
-//!                    for `start` (startContainer hooks run there)
+//!                    for `start` (startContainer hooks run there) and keeps
+//!                    its end of the exec fifo open until the execve, so
+//!                    that `start` knows the program runs (or why not)
 //! 13. seccomp, late  with no_new_privs: as close to execve as possible
 //! 14. exec           RLIMIT_NOFILE's soft limit, umask, then execve through
 //!                    the exec guard
@@ -65,7 +67,7 @@ use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 
 use super::attrs::{self, Never};
 use super::plan::ProcessPlan;
-use super::sync::{Channel, Message};
+use super::sync::Channel;
 use crate::error::{Context, Error, Result};
 use crate::procfs::Proc;
 use crate::sys::process as sp;
@@ -89,9 +91,28 @@ pub(super) struct Tail<'a> {
     pub(super) in_userns: bool,
 }
 
-/// Run the tail. `gate` runs after berth has been told we are ready: it
-/// is create's wait for `start`, or nothing for exec.
-pub(super) fn finish(p: &ProcessPlan, mut t: Tail<'_>, gate: impl FnOnce() -> Result<()>) -> Result<Never> {
+/// What the gate leaves open until the exec: create's end of the exec
+/// fifo. Its EOF (it is close-on-exec) tells `start` that the program was
+/// executed, so poststart hooks run after the exec (config.md#poststart);
+/// a failure before then is written to it, and `start` reports it.
+pub(super) struct Started(pub(super) Option<OwnedFd>);
+
+impl Started {
+    fn failed(&self, e: &Error) {
+        if let Some(fd) = &self.0 {
+            let _ = nix::unistd::write(fd, format!("E{e}").as_bytes());
+        }
+    }
+}
+
+/// Run the tail. `gate` tells berth we are ready and returns once the
+/// program may run: create's init waits there for `start` (see
+/// `init::wait_for_start`); exec just reports ready.
+pub(super) fn finish(
+    p: &ProcessPlan,
+    mut t: Tail<'_>,
+    gate: impl FnOnce(&Channel) -> Result<Started>,
+) -> Result<Never> {
     // 1. terminal
     if p.terminal {
         let sock = t
@@ -195,12 +216,25 @@ pub(super) fn finish(p: &ProcessPlan, mut t: Tail<'_>, gate: impl FnOnce() -> Re
     }
     let program = super::exec::find(&p.args[0], &super::exec::path_var(&env), &p.cwd).map_err(Error::Init)?;
     // 12. gate
-    t.chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
-    gate()?;
+    let started = gate(t.chan)?;
+    let Err(e) = after_gate(p, &t, early.is_some(), nofile, &program, &env);
+    started.failed(&e);
+    Err(e)
+}
+
+/// Steps 13 and 14, after the gate: their failure is also `start`'s.
+fn after_gate(
+    p: &ProcessPlan,
+    t: &Tail<'_>,
+    seccomp_loaded: bool,
+    nofile: Option<&super::plan::Rlimit>,
+    program: &Path,
+    env: &[String],
+) -> Result<Never> {
     // 13. seccomp, late
     if p.no_new_privs {
         nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
-        if let (Some(prog), None) = (&p.seccomp, early) {
+        if let (Some(prog), false) = (&p.seccomp, seccomp_loaded) {
             drop(crate::seccomp::install(prog)?);
         }
     }
@@ -209,7 +243,7 @@ pub(super) fn finish(p: &ProcessPlan, mut t: Tail<'_>, gate: impl FnOnce() -> Re
         sp::set_rlimit(r.resource, r.soft, r.hard).ctx(|| format!("set RLIMIT_NOFILE to {}:{}", r.soft, r.hard))?;
     }
     sp::set_umask(p.user.umask);
-    attrs::exec(t.guard.as_fd(), &program, &p.args, &env)
+    attrs::exec(t.guard.as_fd(), program, &p.args, env)
 }
 
 /// The procfs handle, opened on first use.

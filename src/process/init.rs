@@ -13,7 +13,7 @@ use nix::sched::{unshare, CloneFlags};
 use nix::sys::stat::Mode;
 use oci_spec::runtime::LinuxNamespaceType;
 
-use super::finish::{finish, Tail};
+use super::finish::{finish, Started, Tail};
 use super::sync::{Channel, Message};
 use super::Plan;
 use crate::error::{Context, Error, Result};
@@ -38,17 +38,22 @@ pub struct InitFds {
 /// Run the init. Never returns: every way out is here.
 pub fn run(plan: &Plan, fds: InitFds) -> ! {
     let chan = fds.chan;
-    let code = match setup(plan, &chan, fds.state_dir, fds.console, fds.guard) {
+    let e = match setup(plan, &chan, fds.state_dir, fds.console, fds.guard) {
         Ok(never) => match never {},
-        Err(e) => {
-            let msg = e.to_string();
-            if chan.send(&Message::Error(msg.clone())).is_err() {
-                eprintln!("berth init: {msg}");
-            }
-            1
-        }
+        Err(e) => e,
     };
-    sp::exit_now(code)
+    // The program could not be executed (`start` has been told through the
+    // exec fifo): the reason goes to the container's stderr too, and the
+    // status is the shell's (127 not found, 126 not executable).
+    if let Error::Exec { code, .. } = e {
+        eprintln!("berth: {e}");
+        sp::exit_now(code)
+    }
+    let msg = e.to_string();
+    if chan.send(&Message::Error(msg.clone())).is_err() {
+        eprintln!("berth init: {msg}");
+    }
+    sp::exit_now(1)
 }
 
 use super::attrs::{self, Never};
@@ -105,8 +110,9 @@ fn setup(
     };
     let Some(process) = &plan.process else {
         // Created without a process: `start` refuses to run it; the init
-        // only holds the container's namespaces until it is deleted.
-        chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
+        // only holds the container's namespaces (and its created marker)
+        // until it is deleted.
+        let _created = report_created(chan, state_dir.as_ref().map(|d| d.as_fd()))?;
         loop {
             nix::unistd::pause();
         }
@@ -114,10 +120,7 @@ fn setup(
     // 6-9. The tail shared with exec, then the wait for `start`.
     let keep = state_dir.as_ref().map(|d| d.as_raw_fd()).into_iter().collect();
     let tail = Tail { chan, guard, console, console_target: done.console_target, proc: done.proc, keep, in_userns };
-    finish(process, tail, || match &state_dir {
-        Some(dir) => wait_for_start(dir.as_fd(), plan, &done.state),
-        None => Ok(()),
-    })
+    finish(process, tail, |chan| wait_for_start(chan, state_dir.as_ref().map(|d| d.as_fd()), plan, &done.state))
 }
 
 /// What the root filesystem step leaves for the tail.
@@ -167,20 +170,50 @@ fn set_sysctls(plan: &Plan) -> Result<Option<Proc>> {
     Ok(Some(proc))
 }
 
-/// Block until `berth start` opens the exec fifo for reading, run the
-/// startContainer hooks, and answer through the fifo: `0` to go on, or
-/// `E<message>` so that `start` fails with the hook's error.
-fn wait_for_start(state_dir: BorrowedFd<'_>, plan: &Plan, state: &str) -> Result<()> {
+/// Report `created` to berth: take the read lock on `created.lock` that
+/// says so to every `state` from now until `start` (see `process::sync`),
+/// then send Ready. Returns the descriptor that holds the lock.
+fn report_created(chan: &Channel, state_dir: Option<BorrowedFd<'_>>) -> Result<Option<OwnedFd>> {
+    let marker = match state_dir {
+        Some(dir) => {
+            let name = crate::state::store::CREATED_LOCK_NAME;
+            let fd = nix::fcntl::openat(dir, name, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .ctx(|| format!("open `{name}` in the state directory"))?;
+            crate::state::lock::hold_read(&fd)?;
+            Some(fd)
+        }
+        None => None,
+    };
+    chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
+    Ok(marker)
+}
+
+/// Report created, block until `berth start` opens the exec fifo for
+/// reading, then (no longer `created`: the marker is dropped at once, so
+/// a `start` killed from here on leaves a `running` container, never a
+/// `created` one that runs) run the startContainer hooks and answer
+/// through the fifo: `0` to go on (the fifo then stays open until the
+/// exec), or `E<message>` so that `start` fails with the hook's error.
+fn wait_for_start(chan: &Channel, state_dir: Option<BorrowedFd<'_>>, plan: &Plan, state: &str) -> Result<Started> {
+    let marker = report_created(chan, state_dir)?;
+    let Some(dir) = state_dir else { return Ok(Started(None)) };
     let name = crate::state::store::FIFO_NAME;
-    let fd = nix::fcntl::openat(state_dir, name, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .ctx(|| "open the exec fifo".to_string())?;
+    let fd = loop {
+        match nix::fcntl::openat(dir, name, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break r.ctx(|| "open the exec fifo".to_string())?,
+        }
+    };
+    drop(marker);
     let hooks = hooks::of(&plan.spec, Stage::StartContainer);
     if let Err(e) = hooks::run(Stage::StartContainer, &hooks, state.as_bytes()) {
         let _ = nix::unistd::write(&fd, format!("E{e}").as_bytes());
         return Err(e);
     }
-    nix::unistd::write(&fd, b"0").ctx(|| "write the exec fifo".to_string())?;
-    Ok(())
+    // EPIPE: the `start` that released us was killed. We were released all
+    // the same (and `state` already says running): go on.
+    let _ = nix::unistd::write(&fd, b"0");
+    Ok(Started(Some(fd)))
 }
 
 fn create_hooks(plan: &Plan, chan: &Channel) -> Result<String> {

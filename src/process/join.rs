@@ -177,6 +177,7 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
     }
     let (child, in_cgroup) = match forked {
         Ok(Forked::Child) => {
+            crate::signals::restore_in_child();
             drop(parent_chan);
             run_child(&plan, child_chan, console, guard)
         }
@@ -242,10 +243,17 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
 
 /// The exec'd process. Never returns: every way out is here.
 fn run_child(plan: &ExecPlan, chan: Channel, console: Option<OwnedFd>, guard: OwnedFd) -> ! {
-    let msg = match setup_child(plan, &chan, console, guard) {
+    let e = match setup_child(plan, &chan, console, guard) {
         Ok(never) => match never {},
-        Err(e) => e.to_string(),
+        Err(e) => e,
     };
+    // The program could not be executed: berth exec already let go of us,
+    // so the reason goes to the process' stderr and the status says it.
+    if let Error::Exec { code, .. } = e {
+        eprintln!("berth: {e}");
+        crate::sys::process::exit_now(code)
+    }
+    let msg = e.to_string();
     if chan.send(&Message::Error(msg.clone())).is_err() {
         eprintln!("berth exec: {msg}");
     }
@@ -279,7 +287,11 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<OwnedFd>, guard:
     }
     let tail =
         Tail { chan, guard, console, console_target: None, proc: None, keep: Vec::new(), in_userns: plan.in_userns };
-    finish(&plan.process, tail, || Ok(()))
+    finish(&plan.process, tail, |chan| {
+        // Ready goes out before the late seccomp profile, which may deny sendto.
+        chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
+        Ok(super::finish::Started(None))
+    })
 }
 
 /// The exec guard, made here in berth before the clone (see

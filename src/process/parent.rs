@@ -1,7 +1,10 @@
 //! berth's side of create: reserve the id, make the cgroup, clone the init
 //! into its namespaces (and, on cgroup v2, straight into its cgroup), write
 //! its id maps, run the runtime-namespace hooks when it asks, and record the
-//! state once it is ready. Also `start` (open the exec fifo) and `destroy`.
+//! state once it is ready. Also `start` (open the exec fifo, wait for the
+//! exec) and `destroy`. Every function here that changes a container
+//! expects its caller to hold the container's lock (`state::lock`);
+//! `create` takes it itself when it reserves the id.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -22,6 +25,7 @@ use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Stage};
 use crate::logging;
 use crate::spec::load::Bundle;
+use crate::state::lock::Lock;
 use crate::state::store::ContainerDir;
 use crate::state::{self, Status, Stored};
 use crate::sys::process::{clone_process, Forked};
@@ -30,6 +34,8 @@ use crate::sys::process::{clone_process, Forked};
 pub struct Created {
     pub pid: i32,
     pub dir: ContainerDir,
+    /// The container's lock, held since the id was reserved.
+    pub lock: Lock,
     pub stored: Stored,
     /// Its config as read at create time.
     pub spec: oci_spec::runtime::Spec,
@@ -38,6 +44,8 @@ pub struct Created {
 /// Undo a partial create (or restore, `crate::criu::restore`) unless disarmed.
 pub(crate) struct Cleanup<'a> {
     pub(crate) dir: &'a ContainerDir,
+    /// The container's lock, held by the create (or restore) throughout.
+    pub(crate) lock: &'a Lock,
     pub(crate) cgroup: Option<Cgroup>,
     pub(crate) pid: Option<i32>,
     /// Set once the create hooks ran: a failure after that point goes on
@@ -59,6 +67,12 @@ impl Drop for Cleanup<'_> {
         if let Some(pid) = self.pid {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
+        }
+        // A `delete --force` that gave up waiting for our lock removed the
+        // container already; the id (and its cgroup path) may be someone
+        // else's by now.
+        if !self.lock.names_path() {
+            return;
         }
         if let Some(cg) = &self.cgroup {
             let _ = cg.kill_all(Signal::SIGKILL);
@@ -130,9 +144,17 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     };
 
     // From here on, everything is undone on failure.
-    dir.reserve()?;
-    let mut cleanup =
-        Cleanup { dir: &dir, cgroup: None, pid: None, poststop: None, net_devices: None, resctrl: None, armed: true };
+    let lock = dir.reserve()?;
+    let mut cleanup = Cleanup {
+        dir: &dir,
+        lock: &lock,
+        cgroup: None,
+        pid: None,
+        poststop: None,
+        net_devices: None,
+        resctrl: None,
+        armed: true,
+    };
     dir.save_config(&bundle.raw)?;
     let mut stored = Stored {
         id: opts.id.clone(),
@@ -181,7 +203,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     };
     let guard = super::join::exec_guard(&dir)?;
     let (pid, in_cgroup, parent_chan) =
-        spawn_init(&plan, cgroup_fd.as_ref().map(|f| f.as_fd()), state_dir_fd, console, guard)?;
+        spawn_init(&plan, &lock, cgroup_fd.as_ref().map(|f| f.as_fd()), state_dir_fd, console, guard)?;
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
     stored.pid = pid;
@@ -222,7 +244,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     }
     cleanup.armed = false;
     drop(cleanup);
-    Ok(Created { pid, dir, stored, spec: bundle.spec })
+    Ok(Created { pid, dir, lock, stored, spec: bundle.spec })
 }
 
 /// `linux.netDevices`: into the container's network namespace, new (the
@@ -362,6 +384,7 @@ pub(super) fn pass_listener(
 /// of the sync channel.
 fn spawn_init(
     plan: &Plan,
+    lock: &Lock,
     cgroup: Option<std::os::fd::BorrowedFd<'_>>,
     state_dir: OwnedFd,
     console: Option<OwnedFd>,
@@ -386,6 +409,8 @@ fn spawn_init(
     let forked = clone_process(plan.ns.clone_flags, cgroup);
     match forked {
         Ok(Forked::Child) => {
+            crate::signals::restore_in_child();
+            lock.close_in_child();
             // Only the init's end stays open in the init, so that it sees
             // EOF (and exits) if berth dies during create.
             drop(parent_chan);
@@ -436,8 +461,16 @@ fn host_root(plan: &Plan) -> (u32, u32) {
     (find(linux.and_then(|l| l.uid_mappings().as_ref())), find(linux.and_then(|l| l.gid_mappings().as_ref())))
 }
 
-/// Make the exec fifo; returns an O_PATH descriptor of its directory.
+/// Make the exec fifo and the created marker the init locks (both in
+/// `process::sync`'s start protocol); returns an O_PATH descriptor of
+/// their directory.
 fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
+    // Readable by the container user (who may map to no one on the host):
+    // the init opens it after it took the container's credentials.
+    let marker = dir.created_lock_path();
+    crate::atomic_file::write(&marker, b"", 0o644).ctx(|| format!("create `{}`", marker.display()))?;
+    std::fs::set_permissions(&marker, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .ctx(|| format!("chmod `{}`", marker.display()))?;
     let p = dir.fifo_path();
     nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o622)).ctx(|| format!("create exec fifo `{}`", p.display()))?;
     // mkfifo is subject to the umask; make it writable by the container user.
@@ -457,27 +490,44 @@ pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
     crate::atomic_file::write(p, pid.to_string().as_bytes(), 0o644).ctx(|| format!("write pid file `{}`", p.display()))
 }
 
-/// `start`: let the init exec the user program, then run poststart hooks.
-/// A failing startContainer or poststart hook is an error that stops and
-/// destroys the container (runtime.md lifecycle steps 7 and 9, then 12).
-pub fn start(dir: &ContainerDir, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
+/// `start`: release the init, wait until it executed the user program,
+/// then run the poststart hooks. The caller took the container's lock and
+/// found it `created`; the lock is let go before the poststart hooks, so
+/// that a hook may use berth on the container (`exec`, `pause`) without
+/// waiting for itself. A failing startContainer or poststart hook is an
+/// error that stops and destroys the container (runtime.md lifecycle steps
+/// 7 and 9, then 12); an init that died or failed its exec is only
+/// reported: the container is then `stopped`, for `delete` to remove.
+pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
     let reply = release_init(dir, stored)?;
-    let fail = |e: Error| {
-        let _ = destroy(dir, stored);
-        e
-    };
-    match reply.first() {
-        Some(b'0') => {}
-        Some(b'E') => return Err(fail(Error::Init(String::from_utf8_lossy(&reply[1..]).into_owned()))),
-        _ => return Err(fail(Error::Status("container init exited before start".into()))),
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match reply.as_slice() {
+        [b'0'] => {}
+        [b'E', msg @ ..] => {
+            let _ = destroy(dir, Some(&lock), stored);
+            return Err(Error::Init(text(msg)));
+        }
+        [b'0', b'E', msg @ ..] => return Err(Error::Init(text(msg))),
+        [] => return Err(Error::Status("container init exited before start".into())),
+        other => return Err(Error::Init(format!("unexpected answer `{}` from the container init", text(other)))),
     }
+    wait_program_exec(dir, stored);
+    drop(lock);
     let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
-    hooks::run(Stage::Poststart, &hooks::of(spec, Stage::Poststart), &st).map_err(fail)
+    hooks::run(Stage::Poststart, &hooks::of(spec, Stage::Poststart), &st).inspect_err(|_| {
+        // The same container still (nobody deleted it and took the id)?
+        if let Ok(lock) = dir.lock(crate::state::lock::LockMode::Exclusive) {
+            if dir.load().is_ok_and(|now| now.pid == stored.pid && now.start_time == stored.start_time) {
+                let _ = destroy(dir, Some(&lock), stored);
+            }
+        }
+    })
 }
 
-/// Open the exec fifo (the init is blocked opening its other end) and read
-/// the init's answer until it closes its end. Polls so that an init that
-/// died meanwhile is noticed instead of waited on forever.
+/// Open the exec fifo (the init is blocked opening its other end, or about
+/// to: it holds its created marker, which the caller saw) and read the
+/// init's answer until it closes its end, at its execve. Polls so that an
+/// init that died meanwhile is noticed instead of waited on forever.
 fn release_init(dir: &ContainerDir, stored: &Stored) -> Result<Vec<u8>> {
     let fifo_path = dir.fifo_path();
     let fifo = nix::fcntl::open(&fifo_path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
@@ -505,9 +555,32 @@ fn release_init(dir: &ContainerDir, stored: &Stored) -> Result<Vec<u8>> {
     Ok(reply)
 }
 
+/// The fifo's EOF comes with the execve of the exec guard's trampoline,
+/// which executes the program straight away: wait for that second execve
+/// too (`/proc/<pid>/exe` leaves the trampoline's memfd), for at most a
+/// second, so that poststart hooks see the program. Where berth may not
+/// read the link it has nothing to wait for.
+fn wait_program_exec(dir: &ContainerDir, stored: &Stored) {
+    let link = format!("/proc/{}/exe", stored.pid);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline && state::init_alive(stored.pid, stored.start_time) {
+        match std::fs::read_link(&link) {
+            Ok(p) if crate::exec_guard::is_guard_exe(&p, &dir.path) => std::thread::sleep(Duration::from_micros(200)),
+            _ => return,
+        }
+    }
+}
+
 /// Kill what is left of a container, wait for it, run poststop hooks and
-/// remove its cgroup and state.
-pub fn destroy(dir: &ContainerDir, stored: &Stored) -> Result<()> {
+/// remove its cgroup and state. `lock` is the caller's hold on the
+/// container; if a `delete --force` that did not wait for it removed the
+/// container meanwhile, there is nothing left to destroy (and the id, or
+/// its cgroup path, may already belong to a new container). `None`: that
+/// `delete --force` itself.
+pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Result<()> {
+    if lock.is_some_and(|l| !l.names_path()) {
+        return Ok(());
+    }
     if state::init_alive(stored.pid, stored.start_time) {
         let _ = kill(Pid::from_raw(stored.pid), Signal::SIGKILL);
     }

@@ -19,11 +19,39 @@
 //!                   <---------------- SeccompFd + the listener fd
 //!  send it to listenerPath
 //!  SeccompDone ----------------------->
+//!                                        OFD read lock on created.lock
 //!                   <---------------- Ready
-//!  write pid file + state, exit          open exec.fifo (blocks until start)
-//!                                        startContainer hooks, seccomp, execve
+//!  write pid file + state, exit          open exec.fifo for writing (blocks)
 //!  (any step failing in the init)  <---- Error(msg), then _exit(1)
 //! ```
+//!
+//! The start handshake, through the state directory (no socket: `start`
+//! is another berth process, and may be killed at any point):
+//!
+//! ```text
+//!  berth start (holds the container's lock)    init
+//!  created.lock read-locked? else refuse       (holds the created.lock
+//!                                               read lock: status created)
+//!  open exec.fifo O_RDONLY|O_NONBLOCK -------> open for writing returns
+//!                                              close created.lock: from now
+//!                                              on the status is running,
+//!                                              whether or not start lives
+//!                                              startContainer hooks
+//!                   <------------------------ `E<msg>` (hook failed), _exit
+//!                   <------------------------ `0`, keeps the fifo open
+//!                                              (O_CLOEXEC) through: late
+//!                                              seccomp, umask, execve
+//!                   <------------------------ `E<msg>` if that failed
+//!  EOF: the execve happened (the trampoline's;
+//!  then wait until /proc/<pid>/exe is no longer
+//!  the trampoline), poststart hooks
+//! ```
+//!
+//! `state` derives `created` from the lock on created.lock alone
+//! (F_OFD_GETLK), so a start killed anywhere leaves a status that is true,
+//! and a second start never opens a fifo nobody will open. The read lock
+//! is an open file description lock: it belongs to the init's descriptor
+//! and goes with its close, exit or execve.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 

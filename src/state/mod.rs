@@ -1,10 +1,15 @@
 //! Container state: the model (what `state` prints and what berth keeps to
 //! find the container again) and the on-disk store under `--root`.
 //!
-//! Status is never stored: it is derived each time from the init process
-//! (alive, and the same process: its start time matches), the exec fifo
-//! (present until `start`) and the freezer.
+//! Status is never stored: it is derived each time from the processes
+//! themselves, so that no berth killed half-way can leave a status that
+//! lies: the init (alive, and the same process: its start time matches),
+//! the init's lock on `created.lock` (held until `start` releases it), the
+//! freezer, and, while `creating` is recorded, whether a berth still holds
+//! the container's lock (`lock`).
 
+pub mod lock;
+pub mod salvage;
 pub mod store;
 
 use std::collections::HashMap;

@@ -1,7 +1,9 @@
 //! The state directory: `<root>/<id>/` holding `state.json` (written
 //! atomically: temp file + rename), `config.json` (the config as it was at
-//! create time), `exec.fifo` (present from create until start) and, once
-//! `update` ran, `resources.json` (the resources now in force).
+//! create time), `exec.fifo` and `created.lock` (the start handshake with
+//! the init, see `process::sync`) and, once `update` ran, `resources.json`
+//! (the resources now in force). The directory itself is the container's
+//! lock (`super::lock`).
 
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
@@ -9,15 +11,20 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
+use super::lock::{self, Lock, LockMode};
 use super::{init_alive, Status, Stored};
 use crate::error::{Context, Error, Result};
 
 pub const DEFAULT_ROOT: &str = "/run/berth";
-const STATE_FILE: &str = "state.json";
+pub(crate) const STATE_FILE: &str = "state.json";
 const CONFIG_FILE: &str = "config.json";
 /// The container's resources after the last `update` (absent until then).
 const RESOURCES_FILE: &str = "resources.json";
 pub const FIFO_NAME: &str = "exec.fifo";
+/// The init holds a read lock (an open file description lock) on this file
+/// from before it reports ready until `start` opens the exec fifo: the
+/// container is `created` exactly while the lock is held.
+pub const CREATED_LOCK_NAME: &str = "created.lock";
 
 /// Check a container id: what runc accepts (`[\w+-.]+`, not `.` or `..`),
 /// at most 255 bytes (it names a directory and a cgroup).
@@ -50,9 +57,11 @@ impl ContainerDir {
         Ok(ContainerDir { id: id.to_string(), path: root.join(id) })
     }
 
-    /// Reserve the id: mkdir is atomic, so of two concurrent creates with
-    /// the same id exactly one wins.
-    pub fn reserve(&self) -> Result<()> {
+    /// Reserve the id and lock it: mkdir is atomic, so of two concurrent
+    /// creates with the same id exactly one wins. (A `delete --force`
+    /// between the mkdir and the lock removes the empty directory; the
+    /// lock then fails with "does not exist".)
+    pub fn reserve(&self) -> Result<Lock> {
         if let Some(root) = self.path.parent() {
             fs::DirBuilder::new()
                 .recursive(true)
@@ -61,10 +70,21 @@ impl ContainerDir {
                 .ctx(|| format!("create state root `{}`", root.display()))?;
         }
         match fs::DirBuilder::new().mode(0o711).create(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::Exists(self.id.clone())),
-            Err(e) => Err(e).ctx(|| format!("create state directory `{}`", self.path.display())),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(self.id.clone())),
+            Err(e) => return Err(e).ctx(|| format!("create state directory `{}`", self.path.display())),
         }
+        self.lock(LockMode::Exclusive)
+    }
+
+    /// Take the container's lock, waiting for the verb that holds it.
+    pub fn lock(&self, mode: LockMode) -> Result<Lock> {
+        lock::lock(&self.path, &self.id, mode)
+    }
+
+    /// Take the container's lock, waiting at most `patience`.
+    pub fn lock_within(&self, mode: LockMode, patience: std::time::Duration) -> Result<Option<Lock>> {
+        lock::lock_within(&self.path, &self.id, mode, patience)
     }
 
     pub fn exists(&self) -> bool {
@@ -73,6 +93,10 @@ impl ContainerDir {
 
     pub fn fifo_path(&self) -> PathBuf {
         self.path.join(FIFO_NAME)
+    }
+
+    pub fn created_lock_path(&self) -> PathBuf {
+        self.path.join(CREATED_LOCK_NAME)
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -133,13 +157,20 @@ impl ContainerDir {
         self.write_atomic(RESOURCES_FILE, &data)
     }
 
-    /// Derive the container's status (see the module docs).
+    /// Derive the container's status (see the module docs of `state`).
     pub fn status(&self, s: &Stored) -> Status {
-        if !init_alive(s.pid, s.start_time) {
+        if s.creating {
+            // A create in progress holds the lock from before the init
+            // exists; one that was killed leaves an init that may still
+            // live. Either way it is not `stopped`, which a plain
+            // `delete` would remove.
+            if init_alive(s.pid, s.start_time) || lock::held_exclusively(&self.path) {
+                return Status::Creating;
+            }
             return Status::Stopped;
         }
-        if s.creating {
-            return Status::Creating;
+        if !init_alive(s.pid, s.start_time) {
+            return Status::Stopped;
         }
         // Paused wins over created: runc pauses created containers too.
         if let Some(cg) = &s.cgroup {
@@ -147,10 +178,22 @@ impl ContainerDir {
                 return Status::Paused;
             }
         }
-        if self.fifo_path().exists() {
+        if self.init_waits_for_start() {
             return Status::Created;
         }
         Status::Running
+    }
+
+    /// The init still waits for `start`: it holds its lock on
+    /// `created.lock` (state directories made by an older berth have no
+    /// such file: there the exec fifo's presence tells, as it used to).
+    fn init_waits_for_start(&self) -> bool {
+        let p = self.created_lock_path();
+        match fs::File::open(&p) {
+            Ok(f) => lock::read_locked(&f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.fifo_path().exists(),
+            Err(_) => self.fifo_path().exists(),
+        }
     }
 
     /// Remove the whole directory.
@@ -163,7 +206,9 @@ impl ContainerDir {
     }
 }
 
-/// Ids of every container under `root` (sorted).
+/// Ids of every container directory under `root` (sorted): names that
+/// are valid ids, of directories, whether or not they hold a readable
+/// state.json (`list` warns about those that do not).
 pub fn list_ids(root: &Path) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     let rd = match fs::read_dir(root) {
@@ -172,14 +217,21 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>> {
         Err(e) => return Err(e).ctx(|| format!("read state root `{}`", root.display())),
     };
     for e in rd.flatten() {
-        if let Some(name) = e.file_name().to_str() {
-            if e.path().join(STATE_FILE).exists() {
-                ids.push(name.to_string());
-            }
+        let Some(name) = e.file_name().to_str().map(str::to_string) else { continue };
+        if validate_id(&name).is_ok() && e.file_type().is_ok_and(|t| t.is_dir()) {
+            ids.push(name);
         }
     }
     ids.sort();
     Ok(ids)
+}
+
+impl ContainerDir {
+    /// A directory without state.json: a create between its mkdir and its
+    /// first state write (it holds the lock), or one killed there.
+    pub fn is_being_created(&self) -> bool {
+        !self.exists() && lock::held_exclusively(&self.path)
+    }
 }
 
 #[cfg(test)]
@@ -200,8 +252,11 @@ mod tests {
     fn reserve_is_exclusive_and_state_roundtrips() {
         let t = tempfile::tempdir().unwrap();
         let d = ContainerDir::new(&t.path().join("root"), "c1").unwrap();
-        d.reserve().unwrap();
+        let held = d.reserve().unwrap();
         assert!(matches!(d.reserve(), Err(Error::Exists(_))));
+        assert!(d.is_being_created());
+        drop(held);
+        assert!(!d.is_being_created());
         assert!(matches!(d.load(), Err(Error::NotExist(_))));
         let s = Stored {
             id: "c1".into(),
@@ -222,5 +277,42 @@ mod tests {
         assert_eq!(list_ids(&t.path().join("root")).unwrap(), ["c1"]);
         d.remove().unwrap();
         assert!(!d.path.exists());
+    }
+
+    #[test]
+    fn status_comes_from_the_processes_and_locks() {
+        let t = tempfile::tempdir().unwrap();
+        let d = ContainerDir::new(t.path(), "c").unwrap();
+        let me = std::process::id() as i32;
+        let mut s = Stored {
+            id: "c".into(),
+            pid: 0,
+            start_time: 0,
+            bundle: "/b".into(),
+            rootfs: "/b/r".into(),
+            created: "T".into(),
+            annotations: Default::default(),
+            owner: String::new(),
+            creating: true,
+            cgroup: None,
+            shares_host_pidns: false,
+        };
+        // before the clone: creating while its creator holds the lock...
+        let held = d.reserve().unwrap();
+        assert_eq!(d.status(&s), Status::Creating);
+        // ...stopped once that creator is gone and nothing runs
+        drop(held);
+        assert_eq!(d.status(&s), Status::Stopped);
+        // an init alive: creating, whoever holds the lock
+        (s.pid, s.start_time) = (me, super::super::proc_stat(me).unwrap().1);
+        assert_eq!(d.status(&s), Status::Creating);
+        // created exactly while the init holds its lock on created.lock
+        s.creating = false;
+        std::fs::write(d.created_lock_path(), "").unwrap();
+        let marker = std::fs::File::open(d.created_lock_path()).unwrap();
+        lock::hold_read(&marker).unwrap();
+        assert_eq!(d.status(&s), Status::Created);
+        drop(marker);
+        assert_eq!(d.status(&s), Status::Running);
     }
 }

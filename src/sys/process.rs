@@ -87,6 +87,16 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// Close `fd` in a cloned child whose copy of the owner is never dropped
+/// (the child leaves with [`exit_now`]): e.g. the container init must not
+/// keep a copy of the parent's lock descriptor. The caller must not use
+/// `fd` afterwards.
+pub fn close_in_child(fd: BorrowedFd<'_>) {
+    // SAFETY: close(2) of a valid descriptor; by the contract above nothing
+    // in this process touches it again (its owner never runs Drop here).
+    unsafe { libc::close(fd.as_raw_fd()) };
+}
+
 /// dup2(2) onto a fixed descriptor number (stdio setup).
 pub fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
     // SAFETY: plain syscall on a valid borrowed fd; the target number is
