@@ -145,6 +145,7 @@ pub fn restore(
         creating: true,
         cgroup: Some(cgroup.clone()),
         shares_host_pidns: !ns.creates(LinuxNamespaceType::Pid) && ns.joins(LinuxNamespaceType::Pid).is_none(),
+        shared_cgroup: false,
     };
     dir.save(&stored)?;
     let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());

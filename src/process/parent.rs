@@ -171,6 +171,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         cgroup: (!cgroup.is_systemd()).then(|| cgroup.clone()),
         shares_host_pidns: !plan.ns.creates(LinuxNamespaceType::Pid)
             && plan.ns.joins(LinuxNamespaceType::Pid).is_none(),
+        shared_cgroup: false,
     };
     dir.save(&stored)?;
     let resources = plan.spec.linux().as_ref().and_then(|l| l.resources().as_ref());
@@ -181,7 +182,18 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         dir.save(&stored)?;
         plan.cgroup = Cgroup::own().ok();
     }
-    cleanup.cgroup = cgroup.clone().filter(|c| !c.is_systemd());
+    // A cgroup that already holds processes is shared with something else
+    // (runc warns too): the container may use it, but no verb will signal
+    // or remove the whole of it (`Stored::own_cgroup`).
+    if let Some(cg) = cgroup.as_ref().filter(|c| !c.is_systemd()) {
+        let others = cg.pids().unwrap_or_default();
+        if !others.is_empty() {
+            logging::warn(&format!("container's cgroup is not empty: {} process(es) found", others.len()));
+            stored.shared_cgroup = true;
+            dir.save(&stored)?;
+        }
+    }
+    cleanup.cgroup = cgroup.clone().filter(|c| !c.is_systemd() && !stored.shared_cgroup);
     // Applied even without `linux.resources`: the device rules always start
     // from deny-all (see `cgroups::devices::rules`).
     let none = oci_spec::runtime::LinuxResources::default();
@@ -584,7 +596,7 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
     if state::init_alive(stored.pid, stored.start_time) {
         let _ = kill(Pid::from_raw(stored.pid), Signal::SIGKILL);
     }
-    if let Some(cg) = &stored.cgroup {
+    if let Some(cg) = stored.own_cgroup() {
         let _ = cg.kill_all(Signal::SIGKILL);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -595,7 +607,9 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
         let st = serde_json::to_vec(&stored.oci(Status::Stopped)).unwrap_or_default();
         hooks::run_warn(Stage::Poststop, &hooks::of(&spec, Stage::Poststop), &st);
     }
-    if let Some(cg) = &stored.cgroup {
+    // A shared cgroup (see `Stored::own_cgroup`) is left to whoever else
+    // is in it.
+    if let Some(cg) = stored.own_cgroup() {
         cg.destroy()?;
     }
     if let Ok(spec) = dir.load_config() {
