@@ -105,8 +105,10 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     for w in &bundle.warnings {
         logging::warn_user(w);
     }
+    let mut steps = logging::Steps::new("create");
     let dir = ContainerDir::new(root, &opts.id)?;
     let mut plan = super::plan(bundle.spec.clone(), bundle.dir.clone(), opts)?;
+    steps.step("plan and validate the config");
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {
         return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
     }
@@ -144,6 +146,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     };
 
     // From here on, everything is undone on failure.
+    steps.step("check the host (cgroup path, devices, resctrl, idmapped mounts)");
     let lock = dir.reserve()?;
     let mut cleanup = Cleanup {
         dir: &dir,
@@ -174,6 +177,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         shared_cgroup: false,
     };
     dir.save(&stored)?;
+    steps.step("reserve the id, write the state");
     let resources = plan.spec.linux().as_ref().and_then(|l| l.resources().as_ref());
     // A systemd unit is started once the init exists (it needs a pid).
     let cgroup = if cgroup.is_systemd() { Some(cgroup) } else { create_cgroup(cgroup, opts.rootless, resources)? };
@@ -203,6 +207,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
             logging::warn(&w);
         }
     }
+    steps.step("make the cgroup and apply the resources");
     let state_dir_fd = make_fifo(&dir, &plan)?;
     let console = match (console, &opts.console_socket) {
         (Some(c), _) => Some(c),
@@ -213,9 +218,11 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         Some(cg) if !cg.is_systemd() => cg.open_dir_fd()?,
         _ => None,
     };
+    steps.step("make the exec fifo, connect the console");
     let guard = super::join::exec_guard(&dir)?;
     let (pid, in_cgroup, parent_chan) =
         spawn_init(&plan, &lock, cgroup_fd.as_ref().map(|f| f.as_fd()), state_dir_fd, console, guard)?;
+    steps.step("make the exec guard, clone the init");
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
     stored.pid = pid;
@@ -248,13 +255,16 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         r?;
     }
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
+    steps.step("id maps, join the cgroup, start the init");
     serve_init(&parent_chan, &plan, &stored, &mut cleanup)?;
+    steps.step("the init set up the container (mounts, hooks, pivot_root, the tail)");
     stored.creating = false;
     dir.save(&stored)?;
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, pid)?;
     }
     cleanup.armed = false;
+    steps.step("record the state, write the pid file");
     drop(cleanup);
     Ok(Created { pid, dir, lock, stored, spec: bundle.spec })
 }
@@ -511,7 +521,9 @@ pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
 /// 7 and 9, then 12); an init that died or failed its exec is only
 /// reported: the container is then `stopped`, for `delete` to remove.
 pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
+    let mut steps = logging::Steps::new("start");
     let reply = release_init(dir, stored)?;
+    steps.step("release the init (exec fifo), startContainer hooks");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     match reply.as_slice() {
         [b'0'] => {}
@@ -524,6 +536,7 @@ pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::r
         other => return Err(Error::Init(format!("unexpected answer `{}` from the container init", text(other)))),
     }
     wait_program_exec(dir, stored);
+    steps.step("the program was executed");
     drop(lock);
     let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
     hooks::run(Stage::Poststart, &hooks::of(spec, Stage::Poststart), &st).inspect_err(|_| {
