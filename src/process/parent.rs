@@ -107,7 +107,14 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     }
     let mut steps = logging::Steps::new("create");
     let dir = ContainerDir::new(root, &opts.id)?;
-    let mut plan = super::plan(bundle.spec.clone(), bundle.dir.clone(), opts)?;
+    // The caller's sd_notify socket: the container gets one of its own (see
+    // `crate::notify`), which `start` passes on.
+    let notify = crate::notify::host_socket().map(|_| crate::notify::state_dir(&dir.path));
+    let mut spec = bundle.spec.clone();
+    if let Some(d) = &notify {
+        crate::notify::amend(&mut spec, d)?;
+    }
+    let mut plan = super::plan(spec, bundle.dir.clone(), opts)?;
     steps.step("plan and validate the config");
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {
         return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
@@ -159,6 +166,9 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         armed: true,
     };
     dir.save_config(&bundle.raw)?;
+    if let Some(d) = &notify {
+        crate::notify::make_dir(d)?;
+    }
     let mut stored = Stored {
         id: opts.id.clone(),
         pid: 0,
@@ -522,6 +532,11 @@ pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
 /// reported: the container is then `stopped`, for `delete` to remove.
 pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
     let mut steps = logging::Steps::new("start");
+    // Listening before the program may run, so that no READY is lost.
+    let notify = match crate::notify::host_socket() {
+        Some(host) => crate::notify::listen(&crate::notify::state_dir(&dir.path), host)?,
+        None => None,
+    };
     let reply = release_init(dir, stored)?;
     steps.step("release the init (exec fifo), startContainer hooks");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -546,7 +561,13 @@ pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::r
                 let _ = destroy(dir, Some(&lock), stored);
             }
         }
-    })
+    })?;
+    // As runc: start returns once the program said it is ready (or died).
+    if let Some(l) = notify {
+        l.forward_ready(stored.pid, || state::init_alive(stored.pid, stored.start_time))?;
+        steps.step("the program notified READY");
+    }
+    Ok(())
 }
 
 /// Open the exec fifo (the init is blocked opening its other end, or about
