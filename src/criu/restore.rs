@@ -122,16 +122,7 @@ pub fn restore(
     // From here on, everything is undone on failure (in reverse order:
     // CRIU stopped, the rootfs unbound, then the container removed).
     let lock = dir.reserve()?;
-    let mut cleanup = Cleanup {
-        dir: &dir,
-        lock: &lock,
-        cgroup: None,
-        pid: None,
-        poststop: None,
-        net_devices: None,
-        resctrl: None,
-        armed: true,
-    };
+    let mut cleanup = Cleanup::new(&dir, &lock);
     dir.save_config(&bundle.raw)?;
     let mut stored = Stored {
         id: o.id.clone(),

@@ -59,6 +59,13 @@ pub(crate) struct Cleanup<'a> {
     pub(crate) armed: bool,
 }
 
+impl<'a> Cleanup<'a> {
+    /// Armed, with nothing made yet but the reserved id.
+    pub(crate) fn new(dir: &'a ContainerDir, lock: &'a Lock) -> Cleanup<'a> {
+        Cleanup { dir, lock, cgroup: None, pid: None, poststop: None, net_devices: None, resctrl: None, armed: true }
+    }
+}
+
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         if !self.armed {
@@ -155,16 +162,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     // From here on, everything is undone on failure.
     steps.step("check the host (cgroup path, devices, resctrl, idmapped mounts)");
     let lock = dir.reserve()?;
-    let mut cleanup = Cleanup {
-        dir: &dir,
-        lock: &lock,
-        cgroup: None,
-        pid: None,
-        poststop: None,
-        net_devices: None,
-        resctrl: None,
-        armed: true,
-    };
+    let mut cleanup = Cleanup::new(&dir, &lock);
     dir.save_config(&bundle.raw)?;
     if let Some(d) = &notify {
         crate::notify::make_dir(d)?;
