@@ -146,8 +146,11 @@ pub fn restore(
         dir.save(&stored)?;
     }
     cleanup.cgroup = cgroup.clone();
-    if let (Some(cg), Some(r)) = (&cgroup, resources) {
-        for w in cg.apply(r)? {
+    // As create: applied without `linux.resources` too (the device rules
+    // always start from deny-all).
+    let none = oci_spec::runtime::LinuxResources::default();
+    if let Some(cg) = &cgroup {
+        for w in cg.apply(resources.unwrap_or(&none), o.rootless)? {
             crate::logging::warn(&w);
         }
     }

@@ -211,7 +211,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     let none = oci_spec::runtime::LinuxResources::default();
     let resources = Some(resources.unwrap_or(&none));
     if let (Some(cg), Some(r)) = (cgroup.as_ref().filter(|c| !c.is_systemd()), resources) {
-        for w in cg.apply(r)? {
+        for w in cg.apply(r, opts.rootless)? {
             logging::warn(&w);
         }
     }
