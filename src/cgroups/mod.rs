@@ -4,8 +4,11 @@
 //! hierarchy without touching anything; the value is serializable so the
 //! runtime stores it in the container state and later verbs (`pause`,
 //! `update`, `ps`, `events`, `delete`) act on exactly the same directories.
-//! Limits are first *planned* as a list of file writes by pure per-controller
-//! functions (`v1.rs`, `v2.rs`, conversions in `convert.rs`), then executed.
+//! Limits are first *planned* as a list of file writes ([`Plan`], `plan.rs`)
+//! by per-controller functions (`v1.rs`, `v2.rs`, which share the
+//! conversions and formatters of `convert.rs`), then executed (`apply.rs`,
+//! which also attaches the v2 device program). Imports go one way: this file
+//! -> `apply`/`v1`/`v2`/`stats`/`systemd` -> `plan`/`convert`/`devices`/`fsops`.
 //! v1 and hybrid hosts use the v1 controllers (the unified hierarchy only gets
 //! membership, and `unified` keys, as runc does); pure v2 hosts use the
 //! unified hierarchy with an eBPF device program (`devices.rs`).
@@ -16,11 +19,13 @@
 //! works on the directories as with cgroupfs. [`Cgroup::systemd`] records
 //! the unit so that later verbs need no flag.
 
+mod apply;
 pub mod convert;
 pub mod devices;
 mod events;
 mod fsops;
 mod paths;
+mod plan;
 pub mod stats;
 pub mod systemd;
 mod update;
@@ -38,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub use events::OomNotifier;
 pub use paths::{Hierarchy, Layout};
+pub use plan::{OnEinval, Plan, Write};
 pub use stats::Stats;
 pub use update::{merge_resources, merge_update, parse_bytes, UpdateFlags};
 
@@ -156,59 +162,6 @@ impl Error {
     }
 }
 
-/// What to do when the kernel answers a planned write with EINVAL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OnEinval {
-    Fail,
-    /// Retry once after every other write of the plan (cfs period/quota).
-    RetryLast,
-    /// Turn the failure into this warning (e.g. `useHierarchy: false`).
-    Warn(String),
-}
-
-/// One planned write of a cgroup file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Write {
-    pub path: PathBuf,
-    pub value: String,
-    pub on_einval: OnEinval,
-}
-
-/// The planned effect of a `LinuxResources` on one cgroup.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Plan {
-    pub writes: Vec<Write>,
-    pub warnings: Vec<String>,
-    /// v2 only: device rules to compile into an eBPF program and attach to
-    /// this directory (replacing the program attached before).
-    pub bpf_devices: Option<(PathBuf, Vec<devices::Rule>)>,
-}
-
-impl Plan {
-    pub(crate) fn write(&mut self, dir: &Path, file: &str, value: impl ToString) {
-        self.writes.push(Write { path: dir.join(file), value: value.to_string(), on_einval: OnEinval::Fail });
-    }
-
-    pub(crate) fn write_with(&mut self, dir: &Path, file: &str, value: impl ToString, on_einval: OnEinval) {
-        self.writes.push(Write { path: dir.join(file), value: value.to_string(), on_einval });
-    }
-
-    pub(crate) fn warn(&mut self, msg: impl Into<String>) {
-        self.warnings.push(msg.into());
-    }
-
-    /// The (file name, value) pairs, for tests.
-    pub fn files(&self) -> Vec<(String, String)> {
-        self.writes
-            .iter()
-            .map(|w| {
-                let name = w.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                (name, w.value.clone())
-            })
-            .collect()
-    }
-}
-
 /// Detect the host's cgroup layout from `/proc/self/mountinfo`.
 pub fn detect() -> Result<Layout> {
     let text = fsops::read("/proc/self/mountinfo")?;
@@ -292,7 +245,7 @@ impl Cgroup {
 
     /// The v1 directory of `controller` (`memory`, `name=systemd`).
     pub fn v1_dir(&self, controller: &str) -> Option<&Path> {
-        self.v1.iter().find(|h| h.controllers.iter().any(|c| c == controller)).map(|h| h.path.as_path())
+        paths::controller_dir(&self.v1, controller)
     }
 
     /// The directory whose `cgroup.procs` lists the container's processes.
@@ -320,17 +273,30 @@ impl Cgroup {
 
     /// Plan the writes for `r` without doing them.
     pub fn plan(&self, r: &LinuxResources, with_devices: bool) -> Result<Plan> {
-        match (self.layout, &self.unified) {
-            (Layout::V2, Some(h)) => v2::plan(r, &h.path, with_devices),
-            (Layout::V2, None) => Err(Error::NoHierarchy),
-            _ => v1::plan(r, self, with_devices),
+        let mut plan = match (self.layout, &self.unified) {
+            (Layout::V2, Some(h)) => return v2::plan(r, &h.path, with_devices),
+            (Layout::V2, None) => return Err(Error::NoHierarchy),
+            _ => v1::plan(r, &self.v1, with_devices)?,
+        };
+        // The v2 files a hybrid host's cgroup2 mount has (last, as on v2).
+        if let Some(u) = r.unified().as_ref().filter(|u| !u.is_empty()) {
+            match (self.layout, &self.unified) {
+                (Layout::Hybrid, Some(h)) => v2::plan_unified(u, &h.path, &mut plan)?,
+                _ => {
+                    return Err(Error::Unsupported {
+                        field: "unified".into(),
+                        reason: "unified resources need cgroup v2".into(),
+                    })
+                }
+            }
         }
+        Ok(plan)
     }
 
     /// Write every limit of `r`. Returns warnings for fields the host ignores
     /// where runc only warns; errors for fields it cannot apply.
     pub fn apply(&self, r: &LinuxResources) -> Result<Vec<String>> {
-        fsops::execute(self.plan(r, true)?)
+        apply::execute(self.plan(r, true)?)
     }
 
     fn flavour(&self) -> systemd::Flavour {
@@ -360,7 +326,7 @@ impl Cgroup {
         // systemd put the pid in its unit; the other hierarchies are ours.
         let join = || if unit.user { Ok(()) } else { self.add_pid(pid) };
         let joined = self.create().and_then(|()| join()).and_then(|()| match r {
-            Some(_) => fsops::execute(self.plan(&t.resources, true)?),
+            Some(_) => apply::execute(self.plan(&t.resources, true)?),
             None => Ok(Vec::new()),
         });
         match joined {
@@ -376,10 +342,10 @@ impl Cgroup {
     /// properties first (with the systemd driver), then the files. Device
     /// rules are left alone, as `runc update` does.
     pub fn update(&self, r: &LinuxResources) -> Result<Vec<String>> {
-        let Some(unit) = &self.systemd else { return fsops::execute(self.plan(r, false)?) };
+        let Some(unit) = &self.systemd else { return apply::execute(self.plan(r, false)?) };
         let t = systemd::set_properties(unit, r, self.flavour())?;
         let mut warnings = t.warnings;
-        warnings.extend(fsops::execute(self.plan(&t.resources, false)?)?);
+        warnings.extend(apply::execute(self.plan(&t.resources, false)?)?);
         Ok(warnings)
     }
 
@@ -593,7 +559,7 @@ impl Cgroup {
     pub fn stats(&self) -> Result<Stats> {
         match (self.layout, &self.unified) {
             (Layout::V2, Some(h)) => stats::v2(&h.path),
-            _ => stats::v1(self),
+            _ => stats::v1(&self.v1),
         }
     }
 

@@ -134,6 +134,12 @@ pub struct Hierarchy {
     pub create_from: Option<PathBuf>,
 }
 
+/// The directory of the hierarchy among `hs` that holds v1 `controller`
+/// (`memory`, `name=systemd`).
+pub(crate) fn controller_dir<'a>(hs: &'a [Hierarchy], controller: &str) -> Option<&'a Path> {
+    hs.iter().find(|h| h.controllers.iter().any(|c| c == controller)).map(|h| h.path.as_path())
+}
+
 /// Inner path for the cgroupfs driver: the cleaned `cgroupsPath`, or the
 /// container id (relative, under the caller's cgroup) as runc does.
 pub(crate) fn inner_path(cgroups_path: Option<&str>, id: &str) -> Result<String> {

@@ -198,9 +198,9 @@ fn v2_device_program_denies_for_real() {
     let r: LinuxResources = serde_json::from_str(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#).unwrap();
     let plan = cg.plan(&r, true).unwrap();
     let (d, rules) = plan.bpf_devices.unwrap();
-    v2::attach_devices(&d, &rules).unwrap();
+    apply::attach_devices(&d, &rules).unwrap();
     // attaching again (an update) replaces the program rather than stacking
-    v2::attach_devices(&d, &rules).unwrap();
+    apply::attach_devices(&d, &rules).unwrap();
     let fd = fsops::open_path(&dir).unwrap();
     let ids =
         crate::sys::bpf::prog_query(std::os::fd::AsFd::as_fd(&fd), crate::sys::bpf::ATTACH_CGROUP_DEVICE).unwrap();

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::cgroups::paths::Hierarchy;
+use crate::cgroups::{Cgroup, Layout};
 
 fn res(json: &str) -> LinuxResources {
     serde_json::from_str(json).unwrap()
@@ -40,7 +41,7 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 fn no_devices(cg: &Cgroup, r: &LinuxResources) -> Plan {
-    plan(r, cg, false).unwrap()
+    cg.plan(r, false).unwrap()
 }
 
 #[test]
@@ -85,7 +86,7 @@ fn memory_without_swap_accounting_warns() {
     assert_eq!(files(&p), pairs(&[("memory.limit_in_bytes", "1000"), ("memory.use_hierarchy", "0")]));
     assert_eq!(p.warnings.len(), 2);
     assert!(matches!(p.writes[1].on_einval, OnEinval::Warn(_)));
-    assert!(plan(&res(r#"{"memory":{"swappiness":101}}"#), &cg, false).is_err());
+    assert!(cg.plan(&res(r#"{"memory":{"swappiness":101}}"#), false).is_err());
 }
 
 #[test]
@@ -112,10 +113,10 @@ fn cpu_and_cpuset() {
     assert_eq!(p.writes[1].on_einval, OnEinval::RetryLast);
     assert!(p.writes[1].path.starts_with(cg.v1_dir("cpu").unwrap()));
     assert!(p.writes[7].path.starts_with(cg.v1_dir("cpuset").unwrap()));
-    assert!(plan(&res(r#"{"cpu":{"shares":1}}"#), &cg, false).is_err());
-    assert!(plan(&res(r#"{"cpu":{"quota":100,"burst":1000}}"#), &cg, false).is_err());
+    assert!(cg.plan(&res(r#"{"cpu":{"shares":1}}"#), false).is_err());
+    assert!(cg.plan(&res(r#"{"cpu":{"quota":100,"burst":1000}}"#), false).is_err());
     let (_t2, bare) = fixture(&[]);
-    assert!(matches!(plan(&res(r#"{"cpu":{"realtimeRuntime":5}}"#), &bare, false), Err(Error::Unsupported { .. })));
+    assert!(matches!(bare.plan(&res(r#"{"cpu":{"realtimeRuntime":5}}"#), false), Err(Error::Unsupported { .. })));
 }
 
 #[test]
@@ -156,13 +157,13 @@ fn blkio_cfq_and_bfq() {
     let (_t, bfq) = fixture(&[("blkio.bfq.weight", "100")]);
     let r2 = res(r#"{"blockIO":{"weight":300,"weightDevice":[{"major":8,"minor":0,"weight":500}]}}"#);
     assert_eq!(files(&no_devices(&bfq, &r2)), pairs(&[("blkio.bfq.weight", "300"), ("blkio.bfq.weight", "8:0 500")]));
-    assert!(matches!(plan(&r, &bfq, false), Err(Error::Unsupported { .. })));
+    assert!(matches!(bfq.plan(&r, false), Err(Error::Unsupported { .. })));
 }
 
 #[test]
 fn hugetlb_network_rdma_unified_need_their_controllers() {
     let (_t, cg) = fixture(&[]);
-    let err = |j: &str| plan(&res(j), &cg, false).unwrap_err().to_string();
+    let err = |j: &str| cg.plan(&res(j), false).unwrap_err().to_string();
     assert!(err(r#"{"hugepageLimits":[{"pageSize":"2MB","limit":1}]}"#).contains("hugetlb"));
     assert!(err(r#"{"rdma":{"mlx":{"hcaHandles":1}}}"#).contains("rdma"));
     assert!(err(r#"{"unified":{"memory.high":"1"}}"#).contains("cgroup v2"));
@@ -171,7 +172,7 @@ fn hugetlb_network_rdma_unified_need_their_controllers() {
 }
 
 #[test]
-fn hugetlb_with_rsvd_and_rdma() {
+fn hugetlb_with_rsvd() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     std::fs::write(d.join("hugetlb.2MB.limit_in_bytes"), "").unwrap();
@@ -187,14 +188,6 @@ fn hugetlb_with_rsvd_and_rdma() {
     let l: Vec<oci_spec::runtime::LinuxHugepageLimit> =
         serde_json::from_str(r#"[{"pageSize":"1GB","limit":1}]"#).unwrap();
     assert!(plan_hugetlb(&l, d, &mut p).is_err());
-    let mut p = Plan::default();
-    let rdma =
-        serde_json::from_str(r#"{"mlx5_1":{"hcaObjects":9},"mlx4_0":{"hcaHandles":2,"hcaObjects":2000}}"#).unwrap();
-    plan_rdma(&rdma, d, "rdma.max", &mut p).unwrap();
-    assert_eq!(
-        files(&p),
-        pairs(&[("rdma.max", "mlx4_0 hca_handle=2 hca_object=2000"), ("rdma.max", "mlx5_1 hca_object=9")])
-    );
 }
 
 #[test]
@@ -203,7 +196,7 @@ fn devices_in_config_order_first() {
     let r = res(
         r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"}]}"#,
     );
-    let p = plan(&r, &cg, true).unwrap();
+    let p = cg.plan(&r, true).unwrap();
     let f = files(&p);
     assert_eq!(f[0], ("devices.deny".to_string(), "a".to_string()));
     assert_eq!(f[1], ("devices.allow".to_string(), "c 10:229 rw".to_string()));
@@ -211,8 +204,8 @@ fn devices_in_config_order_first() {
     assert!(p.writes[0].path.starts_with(cg.v1_dir("devices").unwrap()));
     // no devices hierarchy on v1 is fatal (security), as in runc
     let nodev = Cgroup { v1: cg.v1.iter().filter(|h| h.controllers[0] != "devices").cloned().collect(), ..cg.clone() };
-    assert!(plan(&r, &nodev, true).is_err());
-    assert!(plan(&r, &nodev, false).is_ok(), "update leaves devices alone");
+    assert!(nodev.plan(&r, true).is_err());
+    assert!(nodev.plan(&r, false).is_ok(), "update leaves devices alone");
 }
 
 #[test]
@@ -230,7 +223,7 @@ fn hybrid_unified_keys_go_to_cgroup2_dir() {
     });
     let p = no_devices(&cg, &res(r#"{"unified":{"hugetlb.2MB.max":"4194304"}}"#));
     assert_eq!(p.writes[0].path, u.join("hugetlb.2MB.max"));
-    assert!(plan(&res(r#"{"unified":{"memory.high":"1"}}"#), &cg, false).is_err());
+    assert!(cg.plan(&res(r#"{"unified":{"memory.high":"1"}}"#), false).is_err());
 }
 
 #[test]
