@@ -182,17 +182,7 @@ fn v2_device_program_denies_for_real() {
         return;
     }
     let dir = base.join(format!("berth-test-bpf-{}", std::process::id()));
-    let cg = Cgroup {
-        layout: Layout::V2,
-        v1: Vec::new(),
-        unified: Some(Hierarchy {
-            controllers: Vec::new(),
-            mountpoint: base.into(),
-            path: dir.clone(),
-            create_from: None,
-        }),
-        systemd: None,
-    };
+    let cg = testutil::v2_cgroup(base, dir.clone());
     let _guard = Cleanup(cg.clone(), Vec::new());
     std::fs::create_dir(&dir).unwrap();
     let r: LinuxResources = serde_json::from_str(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#).unwrap();
