@@ -17,6 +17,9 @@ pub mod parent;
 pub mod plan;
 pub mod sync;
 
+#[cfg(test)]
+mod protocol_tests;
+
 use std::path::PathBuf;
 
 use oci_spec::runtime::Spec;

@@ -295,7 +295,7 @@ pub(crate) fn create_cgroup(
 
 /// Answer the init until it is ready: pass its seccomp listener on, run the
 /// runtime-namespace hooks when it asks (arming the poststop hooks).
-fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cleanup: &mut Cleanup<'_>) -> Result<()> {
+pub(super) fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cleanup: &mut Cleanup<'_>) -> Result<()> {
     loop {
         let received = match chan.recv_with_fd() {
             Ok(r) => r,
