@@ -6,10 +6,13 @@
 //! - `logging`      `--log`/`--log-format`/`--debug`, runc-format log lines
 //! - `atomic_file`  temp-file-and-rename writes
 //! - `fdpass`       descriptors over unix sockets (SCM_RIGHTS)
-//! - `error`        the crate error type, reported once by `main`
-//! - `spec`         loading and validating `config.json`, the `spec` template
+//! - `error`        the crate error type, reported once by `main`; `error::os`
+//!   words OS errors as runc does
+//! - `spec`         loading and validating `config.json` (every field in one
+//!   table, `spec::fields`), the `spec` template
 //! - `state`        the per-container state directory, derived status
-//! - `process`      the create/run process model: parent side, container init, sync protocol
+//! - `process`      the container processes: create's parent side and init,
+//!   exec, the tail both end in, the sync protocol between berth and them
 //! - `mountinfo`    parsing /proc/self/mountinfo (shared by rootfs, cgroups, image)
 //! - `procfs`       a verified procfs handle for the writes under /proc that matter
 //! - `namespaces`   the namespace table (config type <-> clone flag) and plan
@@ -27,6 +30,7 @@
 //! - `hooks`        the six OCI hook stages
 //! - `criu`         checkpoint and restore through CRIU's RPC (`criu swrk`)
 //! - `signals`      signals blocked and forwarded by a foreground run/exec
+//! - `terminal`     `process.terminal`: the pty and `--console-socket`
 //! - `image`        OCI image layouts/archives, the layer store, bundles (imgtool)
 //! - `sys`          every `unsafe` syscall wrapper, nothing else
 #![deny(unsafe_code)]
