@@ -33,6 +33,11 @@
 //! - `terminal`     `process.terminal`: the pty and `--console-socket`
 //! - `image`        OCI image layouts/archives, the layer store, bundles (imgtool)
 //! - `sys`          every `unsafe` syscall wrapper, nothing else
+//!
+//! Imports between modules only go down: no module imports one that
+//! imports it back, directly or through others (a module's own `mod.rs`
+//! types and errors aside). Shared pieces get a home of their own below
+//! both users (`cgroups::plan`, `image::model`, `process::launch`).
 #![deny(unsafe_code)]
 
 pub mod atomic_file;
@@ -63,5 +68,8 @@ pub mod state;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod terminal;
+
+#[cfg(test)]
+mod structure_tests;
 
 pub use error::{Error, Result};
