@@ -98,19 +98,19 @@ impl Fixture {
         nix::unistd::mkfifo(&dir.fifo_path(), Mode::from_bits_truncate(0o600)).unwrap();
         let init = Command::new("sleep").arg("60").spawn().unwrap();
         let pid = init.id() as i32;
-        let stored = Stored {
-            id: "proto".into(),
-            pid,
-            start_time: state::proc_stat(pid).unwrap().1,
-            bundle,
-            rootfs: plan.rootfs.rootfs.clone(),
-            created: "2026-12-05T00:00:00Z".into(),
-            annotations: Default::default(),
-            owner: String::new(),
-            creating: true,
-            cgroup: None,
-            shares_host_pidns: false,
-        };
+        // From JSON, as `state.json` holds it: fields added later default.
+        let stored: Stored = serde_json::from_value(serde_json::json!({
+            "id": "proto",
+            "pid": pid,
+            "start_time": state::proc_stat(pid).unwrap().1,
+            "bundle": bundle,
+            "rootfs": plan.rootfs.rootfs,
+            "created": "2026-12-05T00:00:00Z",
+            "owner": "",
+            "creating": true,
+            "cgroup": null,
+        }))
+        .unwrap();
         dir.save(&stored).unwrap();
         Fixture { _tmp: tmp, log, plan, dir, lock: Some(lock), stored, init }
     }
