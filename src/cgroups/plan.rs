@@ -34,6 +34,9 @@ pub struct Plan {
     /// v2 only: device rules to compile into an eBPF program and attach to
     /// this directory (replacing the program attached before).
     pub bpf_devices: Option<(PathBuf, Vec<devices::Rule>)>,
+    /// The caller is rootless: a device program the kernel refuses to
+    /// load or attach with EPERM is left out (see [`super::Cgroup::apply`]).
+    pub rootless: bool,
 }
 
 impl Plan {

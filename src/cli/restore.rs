@@ -7,8 +7,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
-use super::Globals;
 use super::checkpoint::CriuArgs;
+use super::Globals;
 use crate::criu::restore::{self, Options};
 use crate::error::{Context, Error, Result};
 use crate::process::parent;
