@@ -59,34 +59,16 @@ install_deps() {
 		die "apt-get install failed"
 }
 
-# the first Debian archive URI configured on this machine
-debian_mirror() {
-	{
-		grep -hE '^[[:space:]]*URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | sed 's/^[[:space:]]*URIs:[[:space:]]*//' | tr ' ' '\n'
-		grep -hE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | grep -oE '[a-z+]+://[^ ]+'
-	} | grep -E '/debian/?$' | head -n1
-}
+# shellcheck source=lib/debsrc.sh
+source "$(dirname "$0")/lib/debsrc.sh"
 
 fetch_source() { # prints the verified orig tarball
-	local dl=$CACHE/download f
-	f=$dl/$ORIG
-	mkdir -p "$dl"
 	if [ -n "${CONFORMANCE_SRC:-}" ]; then echo "$CONFORMANCE_SRC"; return; fi
-	if [ -f "$f" ] && echo "$ORIG_SHA256  $f" | sha256sum -c --status; then echo "$f"; return; fi
-	[ "${CONFORMANCE_NO_APT:-0}" = 1 ] && die "no source tarball and CONFORMANCE_NO_APT=1"
-	local mirror=${CONFORMANCE_MIRROR:-$(debian_mirror)} apt=$CACHE/apt
-	[ -n "$mirror" ] || die "no Debian mirror found in the apt sources; set CONFORMANCE_MIRROR"
-	mkdir -p "$apt/lists/partial" "$apt/sources.d"
-	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $SUITE main" >"$apt/sources.list"
-	local opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/sources.d"
-		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
-		-o "APT::Sandbox::User=root")
-	say "fetching the $PKG $VER source package from $mirror ($SUITE)"
-	apt-get "${opts[@]}" update >&2 || die "apt-get update of the private deb-src list failed"
-	# the .dsc may 404 after the orig tarball arrived: judge by the checksum
-	(cd "$dl" && apt-get "${opts[@]}" source --download-only "$PKG=$VER" >&2) || true
-	echo "$ORIG_SHA256  $f" | sha256sum -c --status || die "could not fetch $ORIG (sha256 mismatch or missing)"
-	echo "$f"
+	if [ "${CONFORMANCE_NO_APT:-0}" = 1 ] && ! { [ -f "$CACHE/download/$ORIG" ] &&
+		echo "$ORIG_SHA256  $CACHE/download/$ORIG" | sha256sum -c --status; }; then
+		die "no source tarball and CONFORMANCE_NO_APT=1"
+	fi
+	debsrc_fetch "$CACHE" "${CONFORMANCE_MIRROR:-}" "$SUITE" "$PKG=$VER" "$ORIG" "$ORIG_SHA256"
 }
 
 # Debian lacks github.com/mndrix/tap-go: a small TAP 13 writer with the API

@@ -80,33 +80,12 @@ install_deps() {
 		die "apt-get install failed"
 }
 
-# the first Debian archive URI configured on this machine
-debian_mirror() {
-	{
-		grep -hE '^[[:space:]]*URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | sed 's/^[[:space:]]*URIs:[[:space:]]*//' | tr ' ' '\n'
-		grep -hE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | grep -oE '[a-z+]+://[^ ]+'
-	} | grep -E '/debian/?$' | head -n1
-}
+# shellcheck source=lib/debsrc.sh
+source "$(dirname "$0")/lib/debsrc.sh"
 
 fetch_source() { # prints the verified upstream tarball
-	local dl=$CACHE/download f
-	f=$dl/$ORIG
-	mkdir -p "$dl"
 	if [ -n "${CRIU_SRC:-}" ]; then echo "$CRIU_SRC"; return; fi
-	if [ -f "$f" ] && echo "$ORIG_SHA256  $f" | sha256sum -c --status; then echo "$f"; return; fi
-	local mirror=${CRIU_MIRROR:-$(debian_mirror)} apt=$CACHE/apt
-	[ -n "$mirror" ] || die "no Debian mirror found in the apt sources; set CRIU_MIRROR"
-	mkdir -p "$apt/lists/partial" "$apt/sources.d"
-	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $SUITE main" >"$apt/sources.list"
-	local opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/sources.d"
-		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
-		-o "APT::Sandbox::User=root")
-	say "fetching the criu $VER source package from $mirror ($SUITE)"
-	apt-get "${opts[@]}" update >&2 || die "apt-get update of the private deb-src list failed"
-	# the .debian.tar.xz 404s on the mirrors: judge by the upstream tarball's checksum
-	(cd "$dl" && apt-get "${opts[@]}" source --download-only "criu=$VER-1" >&2) || true
-	echo "$ORIG_SHA256  $f" | sha256sum -c --status || die "could not fetch $ORIG (sha256 mismatch or missing)"
-	echo "$f"
+	debsrc_fetch "$CACHE" "${CRIU_MIRROR:-}" "$SUITE" "criu=$VER-1" "$ORIG" "$ORIG_SHA256"
 }
 
 build() {
