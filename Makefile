@@ -26,10 +26,13 @@ FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 # namespace of its own); python3-grpcio, python3-protobuf, protobuf-compiler:
 # cri.bats (Debian has no crictl); man-db, zsh, fish: install.bats;
 # python3-seccomp: libseccomp for the seccomp differential test; gcc builds
-# seccomp.bats's 32-bit x86 helper (freestanding, so no multilib is needed).
+# seccomp.bats's 32-bit x86 helper (freestanding, so no multilib is needed);
+# binutils-{aarch64,riscv64}-linux-gnu, qemu-user-static: the unit tests read
+# and run the other architectures' exec-guard trampolines.
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
 	python3 python3-seccomp gcc util-linux uidmap hyperfine xz-utils docker.io tini iproute2 iptables \
-	man-db zsh fish python3-grpcio python3-protobuf protobuf-compiler systemd dbus procps
+	man-db zsh fish python3-grpcio python3-protobuf protobuf-compiler systemd dbus procps \
+	binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu qemu-user-static
 # What `make demo` needs beyond the Rust toolchain.
 DEMO_PKGS := busybox-static jq
 
@@ -132,7 +135,7 @@ lint:
 # The seccomp differential test must not skip here: it is what proves berth's
 # BPF against libseccomp's (`make deps` installs python3-seccomp).
 unit:
-	BERTH_SECCOMP_REFERENCE=required $(CARGO) test
+	BERTH_SECCOMP_REFERENCE=required BERTH_CROSS_TOOLS=required $(CARGO) test
 
 test: deps lint unit integration test-vm
 

@@ -250,3 +250,17 @@ check_json_error_log() {
 	run runtime state "$CID"
 	assert_failure
 }
+
+@test "--debug writes debug lines for the steps of create and start, with their timings" {
+	make_bundle "$BUNDLE" true
+	run runtime --debug --log "$WORK/debug.json" --log-format json run -b "$BUNDLE" "$CID" </dev/null
+	assert_success
+	run jq -r 'select(.level == "debug") | .msg' "$WORK/debug.json"
+	assert_success
+	[ "${#lines[@]}" -ge 3 ] || fail "too few debug lines: $output"
+	runc_differs "runc's debug lines are its own (nsexec's), without step timings"
+	assert_output_contains "create: plan and validate the config:"
+	assert_output_contains "create: make the exec guard, clone the init:"
+	assert_output_contains "start: the program was executed:"
+	[[ $output =~ \(total\ [0-9.]+\ ms\) ]] || fail "no timings: $output"
+}

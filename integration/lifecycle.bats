@@ -288,3 +288,24 @@ load helpers
 	run runtime state "$CID"
 	assert_failure
 }
+
+# Two containers in one cgroupsPath (an engine's pod, a caller's own cgroup):
+# the second is warned, and deleting it never touches the first's processes.
+@test "a shared cgroup: create warns, and delete --force kills only the container's own processes" {
+	make_bundle "$BUNDLE"
+	update_config '.linux.cgroupsPath = $p' --arg p "/$CID-shared"
+	track_cgroup "/$CID-shared"
+	runtime run -d -b "$BUNDLE" "$CID-a" </dev/null >/dev/null
+	local a
+	a=$(state_field "$CID-a" pid)
+	run_create -b "$BUNDLE" "$CID-b"
+	assert_success
+	local created=$output
+	runtime start "$CID-b"
+	run runtime delete --force "$CID-b"
+	assert_success
+	kill -0 "$a" || fail "the first container's init was killed"
+	assert_equal "$(state_field "$CID-a" status)" running "the first container"
+	runc_differs "runc 1.1 does not warn about a cgroup that already has processes"
+	[[ $created == *"not empty"* ]] || fail "no warning about the shared cgroup: $created"
+}

@@ -455,7 +455,7 @@ rootless_bundle() {
 	sd systemd-run --quiet --uid=$UNPRIV --gid=$UNPRIV -p Delegate=yes -p Type=notify \
 		-E XDG_RUNTIME_DIR="$WORK/xdg" -E HOME="$WORK" --unit "berth-it-user-$CID.service" /lib/systemd/systemd --user
 	local rt=("$RUNTIME" --root "$WORK/xdg/state")
-	as_user "${rt[@]}" --systemd-cgroup run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	as_user "${rt[@]}" --systemd-cgroup run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>"$WORK/run.err" || fail "run: $(cat "$WORK/run.err")"
 	mgr=$(as_user systemctl --user show -P ControlGroup)
 	local scope=$mgr/user.slice/$UNIT
 	[ "$(as_user systemctl --user show -P ControlGroup "$UNIT")" = "$scope" ] || fail "unit not in $scope"

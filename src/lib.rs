@@ -12,6 +12,7 @@
 //! - `process`      the create/run process model: parent side, container init, sync protocol
 //! - `mountinfo`    parsing /proc/self/mountinfo (shared by rootfs, cgroups, image)
 //! - `procfs`       a verified procfs handle for the writes under /proc that matter
+//! - `notify`       NOTIFY_SOCKET: sd_notify readiness from the container to the caller
 //! - `namespaces`   the namespace table (config type <-> clone flag) and plan
 //! - `rootfs`       mount planning (pure) and applying, /dev, pivot_root, masked/readonly paths
 //! - `rootless`     unprivileged operation: state root, id maps, best-effort cgroups
@@ -46,6 +47,7 @@ pub mod lsm;
 pub mod mountinfo;
 pub mod namespaces;
 pub mod netdev;
+pub mod notify;
 pub mod placement;
 pub mod process;
 pub mod procfs;

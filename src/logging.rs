@@ -84,6 +84,39 @@ pub fn log(level: Level, msg: &str) {
 pub fn debug(msg: &str) {
     log(Level::Debug, msg);
 }
+
+/// Whether `--debug` is on (so that callers skip building debug lines).
+pub fn debug_enabled() -> bool {
+    LOGGER.get().is_some_and(|l| l.debug)
+}
+
+/// The steps of one operation with their timings, as `--debug` lines:
+/// `create: clone the init: 0.21 ms (total 1.37 ms)`. Costs one clock
+/// read per step, and nothing more without `--debug`.
+pub struct Steps {
+    what: &'static str,
+    on: bool,
+    start: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Steps {
+    pub fn new(what: &'static str) -> Steps {
+        let now = std::time::Instant::now();
+        Steps { what, on: debug_enabled(), start: now, last: now }
+    }
+
+    /// `name` just finished.
+    pub fn step(&mut self, name: &str) {
+        if !self.on {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        debug(&format!("{}: {name}: {:.2} ms (total {:.2} ms)", self.what, ms(now - self.last), ms(now - self.start)));
+        self.last = now;
+    }
+}
 pub fn warn(msg: &str) {
     log(Level::Warn, msg);
 }

@@ -52,7 +52,12 @@ pub(crate) fn execute(plan: Plan) -> Result<Vec<String>> {
         write(&w.path, &w.value)?;
     }
     if let Some((dir, rules)) = plan.bpf_devices {
-        super::v2::attach_devices(&dir, &rules)?;
+        match super::v2::attach_devices(&dir, &rules) {
+            Err(e) if plan.rootless && e.is_bpf_eperm() => {
+                crate::logging::debug(&format!("rootless: no device program on `{}`: {e}", dir.display()))
+            }
+            r => r?,
+        }
     }
     Ok(warnings)
 }

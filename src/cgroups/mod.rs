@@ -154,6 +154,14 @@ impl Error {
         };
         matches!(io.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS))
     }
+
+    /// bpf(2) refused a device program for want of privilege.
+    pub(crate) fn is_bpf_eperm(&self) -> bool {
+        match self {
+            Error::BpfLoad { source, .. } | Error::Bpf { source, .. } => source.raw_os_error() == Some(libc::EPERM),
+            _ => false,
+        }
+    }
 }
 
 /// What to do when the kernel answers a planned write with EINVAL.
@@ -182,6 +190,9 @@ pub struct Plan {
     /// v2 only: device rules to compile into an eBPF program and attach to
     /// this directory (replacing the program attached before).
     pub bpf_devices: Option<(PathBuf, Vec<devices::Rule>)>,
+    /// The caller is rootless: a device program the kernel refuses to
+    /// load or attach with EPERM is left out (see [`Cgroup::apply`]).
+    pub rootless: bool,
 }
 
 impl Plan {
@@ -329,8 +340,18 @@ impl Cgroup {
 
     /// Write every limit of `r`. Returns warnings for fields the host ignores
     /// where runc only warns; errors for fields it cannot apply.
-    pub fn apply(&self, r: &LinuxResources) -> Result<Vec<String>> {
-        fsops::execute(self.plan(r, true)?)
+    ///
+    /// `rootless`: the caller has no privilege over the host, so the kernel
+    /// refuses it a device program (EPERM from bpf(2)); the rules are then
+    /// left out, as runc does (fs2's `setDevices` under `Rootless`). Not
+    /// failing open: such a caller's container cannot mknod (no
+    /// CAP_MKNOD outside its user namespace) and opens device nodes only
+    /// through the caller's own permissions, which the rules could only
+    /// narrow further, never widen. Any other failure is still an error.
+    pub fn apply(&self, r: &LinuxResources, rootless: bool) -> Result<Vec<String>> {
+        let mut plan = self.plan(r, true)?;
+        plan.rootless = rootless;
+        fsops::execute(plan)
     }
 
     fn flavour(&self) -> systemd::Flavour {
@@ -360,7 +381,12 @@ impl Cgroup {
         // systemd put the pid in its unit; the other hierarchies are ours.
         let join = || if unit.user { Ok(()) } else { self.add_pid(pid) };
         let joined = self.create().and_then(|()| join()).and_then(|()| match r {
-            Some(_) => fsops::execute(self.plan(&t.resources, true)?),
+            Some(_) => {
+                // A user manager's unit: rootless (see `apply`).
+                let mut plan = self.plan(&t.resources, true)?;
+                plan.rootless = unit.user;
+                fsops::execute(plan)
+            }
             None => Ok(Vec::new()),
         });
         match joined {

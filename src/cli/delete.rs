@@ -100,7 +100,7 @@ fn kill_processes(stored: &Stored) {
     if init_alive(stored.pid, stored.start_time) {
         let _ = kill(Pid::from_raw(stored.pid), Signal::SIGKILL);
     }
-    if let Some(cg) = &stored.cgroup {
+    if let Some(cg) = stored.own_cgroup() {
         let _ = cg.kill_all(Signal::SIGKILL);
     }
 }

@@ -5,7 +5,7 @@ use nix::unistd::Pid;
 
 use super::Globals;
 use crate::error::{Context, Error, Result};
-use crate::state::Status;
+use crate::state::{init_alive, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,11 +36,18 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     if a.all {
         // As runc: every process in the cgroup, whatever the status. Without
         // a pid namespace of its own, processes outlive a stopped init.
-        match &stored.cgroup {
+        match stored.own_cgroup() {
             Some(cg) => cg.kill_all(sig)?,
-            // No cgroup (rootless): the processes of its pid namespace.
+            // No cgroup of its own (rootless, or one it shares): the
+            // processes of its pid namespace, or the init alone.
             None => {
-                for p in stored.pidns_members() {
+                let members = stored.pidns_members();
+                let pids = if members.is_empty() && init_alive(stored.pid, stored.start_time) {
+                    vec![stored.pid]
+                } else {
+                    members
+                };
+                for p in pids {
                     let _ = kill(Pid::from_raw(p), sig);
                 }
             }
@@ -51,7 +58,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         return Err(Error::Status("container not running".into()));
     }
     if stored.shares_host_pidns && sig == Signal::SIGKILL {
-        if let Some(cg) = &stored.cgroup {
+        if let Some(cg) = stored.own_cgroup() {
             cg.kill_all(sig)?;
         }
     }

@@ -122,16 +122,7 @@ pub fn restore(
     // From here on, everything is undone on failure (in reverse order:
     // CRIU stopped, the rootfs unbound, then the container removed).
     let lock = dir.reserve()?;
-    let mut cleanup = Cleanup {
-        dir: &dir,
-        lock: &lock,
-        cgroup: None,
-        pid: None,
-        poststop: None,
-        net_devices: None,
-        resctrl: None,
-        armed: true,
-    };
+    let mut cleanup = Cleanup::new(&dir, &lock);
     dir.save_config(&bundle.raw)?;
     let mut stored = Stored {
         id: o.id.clone(),
@@ -145,6 +136,7 @@ pub fn restore(
         creating: true,
         cgroup: Some(cgroup.clone()),
         shares_host_pidns: !ns.creates(LinuxNamespaceType::Pid) && ns.joins(LinuxNamespaceType::Pid).is_none(),
+        shared_cgroup: false,
     };
     dir.save(&stored)?;
     let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
@@ -154,8 +146,11 @@ pub fn restore(
         dir.save(&stored)?;
     }
     cleanup.cgroup = cgroup.clone();
-    if let (Some(cg), Some(r)) = (&cgroup, resources) {
-        for w in cg.apply(r)? {
+    // As create: applied without `linux.resources` too (the device rules
+    // always start from deny-all).
+    let none = oci_spec::runtime::LinuxResources::default();
+    if let Some(cg) = &cgroup {
+        for w in cg.apply(resources.unwrap_or(&none), o.rootless)? {
             crate::logging::warn(&w);
         }
     }

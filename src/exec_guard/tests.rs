@@ -1,7 +1,7 @@
-//! Tests of the exec guard (no root needed): the ELF image parsed field by
-//! field, the sealed memfd, and real runs through the trampoline in a forked,
-//! ptraced child, recording `/proc/<pid>/exe` after every exec.
-#![cfg(target_arch = "x86_64")]
+//! Tests of the exec guard on this host (no root needed): the sealed memfd,
+//! and real runs through the native trampoline in a forked, ptraced child,
+//! recording `/proc/<pid>/exe` after every exec. `trampoline_tests.rs` checks
+//! every architecture's trampoline on its own.
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -15,7 +15,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
-use super::x86_64::{CODE_OFFSET, LOAD_ADDR};
+use super::trampoline_tests::native_runs_here;
 use super::*;
 use crate::sys::exe::fork_child;
 
@@ -23,48 +23,13 @@ fn cstrings(v: &[&str]) -> Vec<CString> {
     v.iter().map(|s| CString::new(*s).unwrap()).collect()
 }
 
-fn le(b: &[u8], at: usize, n: usize) -> u64 {
-    b[at..at + n].iter().rev().fold(0, |acc, &x| (acc << 8) | u64::from(x))
-}
-
-#[test]
-fn elf_header_fields() {
-    let b = TRAMPOLINE;
-    assert_eq!(&b[..4], b"\x7fELF");
-    assert_eq!(b[4], 2, "ELFCLASS64");
-    assert_eq!(b[5], 1, "little endian");
-    assert_eq!(b[6], 1, "EV_CURRENT");
-    assert_eq!(le(b, 16, 2), 2, "ET_EXEC");
-    assert_eq!(le(b, 18, 2), 62, "EM_X86_64");
-    assert_eq!(le(b, 20, 4), 1, "e_version");
-    let entry = le(b, 24, 8);
-    let phoff = le(b, 32, 8) as usize;
-    assert_eq!(le(b, 40, 8), 0, "no section headers");
-    assert_eq!(le(b, 52, 2), 64, "e_ehsize");
-    assert_eq!(le(b, 54, 2), 56, "e_phentsize");
-    assert_eq!(le(b, 56, 2), 1, "one program header");
-    assert_eq!(le(b, 60, 2), 0, "e_shnum");
-
-    let ph = &b[phoff..phoff + 56];
-    assert_eq!(le(ph, 0, 4), 1, "PT_LOAD");
-    assert_eq!(le(ph, 4, 4), 5, "PF_R | PF_X, not writable");
-    let (offset, vaddr, filesz, memsz, align) =
-        (le(ph, 8, 8), le(ph, 16, 8), le(ph, 32, 8), le(ph, 40, 8), le(ph, 48, 8));
-    assert_eq!(offset, 0);
-    assert_eq!(filesz, b.len() as u64, "p_filesz is the whole file");
-    assert_eq!(memsz, filesz);
-    assert_eq!(vaddr % align, offset % align, "congruent mapping");
-    assert!((vaddr..vaddr + filesz).contains(&entry), "entry inside the segment");
-    assert_eq!(entry, LOAD_ADDR + CODE_OFFSET as u64);
-    // The first instruction reads argc: mov rcx, [rsp].
-    assert_eq!(&b[CODE_OFFSET..CODE_OFFSET + 4], &[0x48, 0x8b, 0x0c, 0x24]);
-    assert!(b.len() < 512, "the trampoline stays tiny: {} bytes", b.len());
-}
-
 /// Where the host refuses executable memfds, the trampoline goes into an
 /// unnamed read-only O_TMPFILE, and programs still run through it.
 #[test]
 fn tmpfile_fallback_runs_the_trampoline() {
+    if !native_runs_here() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let d = nix::fcntl::open(
         dir.path(),
@@ -216,6 +181,9 @@ fn host_binary() -> String {
 
 #[test]
 fn program_gets_exact_argv_and_env() {
+    if !native_runs_here() {
+        return;
+    }
     let script = "cat /proc/$$/cmdline; echo; cat /proc/$$/environ; echo; readlink /proc/$$/exe";
     let argv = ["my-sh", "-c", script, "zero", "one two"];
     let envp = ["FOO=bar baz", "EMPTY=", "PATH=/usr/bin:/bin"];
@@ -232,6 +200,9 @@ fn program_gets_exact_argv_and_env() {
 
 #[test]
 fn exe_link_is_the_sealed_memfd_then_the_program() {
+    if !native_runs_here() {
+        return;
+    }
     let r = run("/bin/sleep", &["sleep", "0"], &[], || true);
     assert_eq!(r.code(), Some(0), "{}", r.stderr);
     assert_eq!(r.stops.len(), 2, "{:?}", r.stops);
@@ -244,6 +215,9 @@ fn exe_link_is_the_sealed_memfd_then_the_program() {
 
 #[test]
 fn missing_program_exits_127_with_a_message() {
+    if !native_runs_here() {
+        return;
+    }
     let r = run("/nonexistent/prog", &["prog"], &[], || true);
     assert_eq!(r.code(), Some(127));
     assert_eq!(r.stderr, "berth: exec `/nonexistent/prog`: errno 2\n");
@@ -252,6 +226,9 @@ fn missing_program_exits_127_with_a_message() {
 
 #[test]
 fn unexecutable_program_exits_126() {
+    if !native_runs_here() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("not-exec");
     std::fs::write(&p, "#!/bin/sh\necho ran\n").unwrap();
@@ -264,6 +241,9 @@ fn unexecutable_program_exits_126() {
 
 #[test]
 fn empty_argv_runs_with_an_empty_name() {
+    if !native_runs_here() {
+        return;
+    }
     let r = run("/usr/bin/env", &[], &["A=1"], || true);
     assert_eq!(r.code(), Some(0), "{}", r.stderr);
     assert_eq!(r.stdout, "A=1\n");
@@ -275,6 +255,9 @@ fn empty_argv_runs_with_an_empty_name() {
 /// empty cwd) and exits 127. The host binary is never executed.
 #[test]
 fn proc_self_exe_reruns_the_trampoline_not_the_host_binary() {
+    if !native_runs_here() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let r = run("/proc/self/exe", &["x", "--version"], &[], || nix::unistd::chdir(dir.path()).is_ok());
     assert_eq!(r.code(), Some(127), "{}", r.stderr);
@@ -290,6 +273,9 @@ fn proc_self_exe_reruns_the_trampoline_not_the_host_binary() {
 /// host binary (here the test binary, asked only to `--list` its tests).
 #[test]
 fn without_the_guard_proc_self_exe_is_the_host_binary() {
+    if !native_runs_here() {
+        return;
+    }
     let unguarded: ExecFn = |_, program, argv, envp| exec_unguarded(program, argv, envp);
     let r = run_with(unguarded, "/proc/self/exe", &["x", "--list", "--exact", "no-such-test"], &[], || true);
     assert_eq!(r.stops.len(), 1, "{:?}", r.stops);
@@ -302,6 +288,9 @@ fn without_the_guard_proc_self_exe_is_the_host_binary() {
 /// script with `[args...]`: one argument fewer per round, until "no program".
 #[test]
 fn shebang_proc_self_exe_loops_down_to_no_program() {
+    if !native_runs_here() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("evil");
     std::fs::write(&script, "#!/proc/self/exe\n").unwrap();
@@ -343,6 +332,9 @@ fn hide_proc() -> bool {
 
 #[test]
 fn denied_execveat_falls_back_to_the_memfd_by_path() {
+    if !native_runs_here() {
+        return;
+    }
     let r = run("/bin/sleep", &["sleep", "0"], &[], deny_execveat);
     assert_eq!(r.code(), Some(0), "{}", r.stderr);
     assert_eq!(r.stops.len(), 2, "{:?}", r.stops);
@@ -354,6 +346,9 @@ fn denied_execveat_falls_back_to_the_memfd_by_path() {
 /// the init, before the exec) and stays guarded.
 #[test]
 fn works_under_default_seccomp_profiles() {
+    if !native_runs_here() {
+        return;
+    }
     for name in ["runtime-tools.json", "podman.json"] {
         let install = || {
             let path = format!("{}/src/seccomp/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -374,6 +369,9 @@ fn works_under_default_seccomp_profiles() {
 /// binary.
 #[test]
 fn denied_execveat_without_proc_refuses_to_run_unguarded() {
+    if !native_runs_here() {
+        return;
+    }
     let r = run("/bin/sleep", &["sleep", "0"], &[], || hide_proc() && deny_execveat());
     if r.code() == Some(91) {
         eprintln!("skipped: cannot hide /proc in a new mount namespace here");

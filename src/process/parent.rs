@@ -59,6 +59,13 @@ pub(crate) struct Cleanup<'a> {
     pub(crate) armed: bool,
 }
 
+impl<'a> Cleanup<'a> {
+    /// Armed, with nothing made yet but the reserved id.
+    pub(crate) fn new(dir: &'a ContainerDir, lock: &'a Lock) -> Cleanup<'a> {
+        Cleanup { dir, lock, cgroup: None, pid: None, poststop: None, net_devices: None, resctrl: None, armed: true }
+    }
+}
+
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         if !self.armed {
@@ -105,8 +112,17 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     for w in &bundle.warnings {
         logging::warn_user(w);
     }
+    let mut steps = logging::Steps::new("create");
     let dir = ContainerDir::new(root, &opts.id)?;
-    let mut plan = super::plan(bundle.spec.clone(), bundle.dir.clone(), opts)?;
+    // The caller's sd_notify socket: the container gets one of its own (see
+    // `crate::notify`), which `start` passes on.
+    let notify = crate::notify::host_socket().map(|_| crate::notify::state_dir(&dir.path));
+    let mut spec = bundle.spec.clone();
+    if let Some(d) = &notify {
+        crate::notify::amend(&mut spec, d)?;
+    }
+    let mut plan = super::plan(spec, bundle.dir.clone(), opts)?;
+    steps.step("plan and validate the config");
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {
         return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
     }
@@ -144,18 +160,13 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     };
 
     // From here on, everything is undone on failure.
+    steps.step("check the host (cgroup path, devices, resctrl, idmapped mounts)");
     let lock = dir.reserve()?;
-    let mut cleanup = Cleanup {
-        dir: &dir,
-        lock: &lock,
-        cgroup: None,
-        pid: None,
-        poststop: None,
-        net_devices: None,
-        resctrl: None,
-        armed: true,
-    };
+    let mut cleanup = Cleanup::new(&dir, &lock);
     dir.save_config(&bundle.raw)?;
+    if let Some(d) = &notify {
+        crate::notify::make_dir(d)?;
+    }
     let mut stored = Stored {
         id: opts.id.clone(),
         pid: 0,
@@ -171,8 +182,10 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         cgroup: (!cgroup.is_systemd()).then(|| cgroup.clone()),
         shares_host_pidns: !plan.ns.creates(LinuxNamespaceType::Pid)
             && plan.ns.joins(LinuxNamespaceType::Pid).is_none(),
+        shared_cgroup: false,
     };
     dir.save(&stored)?;
+    steps.step("reserve the id, write the state");
     let resources = plan.spec.linux().as_ref().and_then(|l| l.resources().as_ref());
     // A systemd unit is started once the init exists (it needs a pid).
     let cgroup = if cgroup.is_systemd() { Some(cgroup) } else { create_cgroup(cgroup, opts.rootless, resources)? };
@@ -181,16 +194,28 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         dir.save(&stored)?;
         plan.cgroup = Cgroup::own().ok();
     }
-    cleanup.cgroup = cgroup.clone().filter(|c| !c.is_systemd());
+    // A cgroup that already holds processes is shared with something else
+    // (runc warns too): the container may use it, but no verb will signal
+    // or remove the whole of it (`Stored::own_cgroup`).
+    if let Some(cg) = cgroup.as_ref().filter(|c| !c.is_systemd()) {
+        let others = cg.pids().unwrap_or_default();
+        if !others.is_empty() {
+            logging::warn(&format!("container's cgroup is not empty: {} process(es) found", others.len()));
+            stored.shared_cgroup = true;
+            dir.save(&stored)?;
+        }
+    }
+    cleanup.cgroup = cgroup.clone().filter(|c| !c.is_systemd() && !stored.shared_cgroup);
     // Applied even without `linux.resources`: the device rules always start
     // from deny-all (see `cgroups::devices::rules`).
     let none = oci_spec::runtime::LinuxResources::default();
     let resources = Some(resources.unwrap_or(&none));
     if let (Some(cg), Some(r)) = (cgroup.as_ref().filter(|c| !c.is_systemd()), resources) {
-        for w in cg.apply(r)? {
+        for w in cg.apply(r, opts.rootless)? {
             logging::warn(&w);
         }
     }
+    steps.step("make the cgroup and apply the resources");
     let state_dir_fd = make_fifo(&dir, &plan)?;
     let console = match (console, &opts.console_socket) {
         (Some(c), _) => Some(c),
@@ -201,9 +226,11 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         Some(cg) if !cg.is_systemd() => cg.open_dir_fd()?,
         _ => None,
     };
+    steps.step("make the exec fifo, connect the console");
     let guard = super::join::exec_guard(&dir)?;
     let (pid, in_cgroup, parent_chan) =
         spawn_init(&plan, &lock, cgroup_fd.as_ref().map(|f| f.as_fd()), state_dir_fd, console, guard)?;
+    steps.step("make the exec guard, clone the init");
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
     stored.pid = pid;
@@ -236,13 +263,16 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         r?;
     }
     parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
+    steps.step("id maps, join the cgroup, start the init");
     serve_init(&parent_chan, &plan, &stored, &mut cleanup)?;
+    steps.step("the init set up the container (mounts, hooks, pivot_root, the tail)");
     stored.creating = false;
     dir.save(&stored)?;
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, pid)?;
     }
     cleanup.armed = false;
+    steps.step("record the state, write the pid file");
     drop(cleanup);
     Ok(Created { pid, dir, lock, stored, spec: bundle.spec })
 }
@@ -499,7 +529,14 @@ pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
 /// 7 and 9, then 12); an init that died or failed its exec is only
 /// reported: the container is then `stopped`, for `delete` to remove.
 pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
+    let mut steps = logging::Steps::new("start");
+    // Listening before the program may run, so that no READY is lost.
+    let notify = match crate::notify::host_socket() {
+        Some(host) => crate::notify::listen(&crate::notify::state_dir(&dir.path), host)?,
+        None => None,
+    };
     let reply = release_init(dir, stored)?;
+    steps.step("release the init (exec fifo), startContainer hooks");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     match reply.as_slice() {
         [b'0'] => {}
@@ -512,6 +549,7 @@ pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::r
         other => return Err(Error::Init(format!("unexpected answer `{}` from the container init", text(other)))),
     }
     wait_program_exec(dir, stored);
+    steps.step("the program was executed");
     drop(lock);
     let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
     hooks::run(Stage::Poststart, &hooks::of(spec, Stage::Poststart), &st).inspect_err(|_| {
@@ -521,7 +559,13 @@ pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::r
                 let _ = destroy(dir, Some(&lock), stored);
             }
         }
-    })
+    })?;
+    // As runc: start returns once the program said it is ready (or died).
+    if let Some(l) = notify {
+        l.forward_ready(stored.pid, || state::init_alive(stored.pid, stored.start_time))?;
+        steps.step("the program notified READY");
+    }
+    Ok(())
 }
 
 /// Open the exec fifo (the init is blocked opening its other end, or about
@@ -584,7 +628,7 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
     if state::init_alive(stored.pid, stored.start_time) {
         let _ = kill(Pid::from_raw(stored.pid), Signal::SIGKILL);
     }
-    if let Some(cg) = &stored.cgroup {
+    if let Some(cg) = stored.own_cgroup() {
         let _ = cg.kill_all(Signal::SIGKILL);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -595,7 +639,9 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
         let st = serde_json::to_vec(&stored.oci(Status::Stopped)).unwrap_or_default();
         hooks::run_warn(Stage::Poststop, &hooks::of(&spec, Stage::Poststop), &st);
     }
-    if let Some(cg) = &stored.cgroup {
+    // A shared cgroup (see `Stored::own_cgroup`) is left to whoever else
+    // is in it.
+    if let Some(cg) = stored.own_cgroup() {
         cg.destroy()?;
     }
     if let Ok(spec) = dir.load_config() {

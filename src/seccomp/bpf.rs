@@ -8,20 +8,20 @@
 //! then pick the most restrictive verdict across filters instead of the rule's
 //! action. One program built here gives every call exactly the verdict runc's
 //! libseccomp program (plus runc's ENOSYS stub) gives it, on x86_64, x86 and x32,
-//! and returns `SECCOMP_RET_USER_NOTIF` directly. That equality is the price of
+//! (and aarch64, arm and riscv64), and returns `SECCOMP_RET_USER_NOTIF` directly. That equality is the price of
 //! not using libseccomp, and it is paid in `policy`/`tree`/`mux` (the meaning)
 //! and proven by `differential_tests.rs`, which runs random profiles and calls
 //! through both programs.
 //!
 //! Layout (the program only ever jumps forward; `ja` covers long distances):
 //! ```text
-//!   ld arch; jeq AUDIT_ARCH_X86_64 -> native; jeq AUDIT_ARCH_I386 -> x86; ret bad_arch
-//! native:
+//!   ld arch; jeq <native arch> -> native; jeq <compat arch> -> compat...; ret bad_arch
+//! native (x86_64):
 //!   ld nr; ENOSYS stub: nr has __X32_SYSCALL_BIT ? nr > x32 highest : nr > x86_64 highest
 //!   without x32: nr in [X32_SYSCALL_BIT, 0xffffffff) -> ret bad_arch (libseccomp)
 //!   dispatch x86_64 and x32 syscalls (the x32 numbers carry the bit), ret default
-//! x86:
-//!   ld nr; ENOSYS stub: nr > x86 highest; dispatch x86 syscalls, ret default
+//! native (aarch64, riscv64), and each compat section (x86 on x86_64, arm on aarch64):
+//!   ld nr; ENOSYS stub: nr > highest; dispatch the ABI's syscalls, ret default
 //! dispatch:
 //!   for every action, groups of `jeq nr -> ret action` (syscalls without conditions)
 //!   for every syscall with conditions: jeq nr -> its tree; the tree ends in rets
@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use libc::sock_filter;
 
-use super::policy::Policy;
+use super::policy::{Policy, Section};
 use super::syscalls::{Abi, X32_SYSCALL_BIT};
 use super::tree::{Body, NodeOp, Table, Then};
 use super::{Error, Result};
@@ -145,47 +145,54 @@ impl Asm {
     }
 }
 
-/// Encode the policy. The native section must be `Abi::X86_64`.
+/// Encode the policy. The first section is the native ABI's; x32's, when there
+/// is one, shares x86_64's arch value and joins its part of the program.
 pub(crate) fn assemble(p: &Policy) -> Result<Vec<sock_filter>> {
-    let section = |abi: Abi| p.sections.iter().find(|s| s.abi == abi);
-    let native = section(Abi::X86_64).ok_or(Error::Codegen("no native section"))?;
-    let x32 = section(Abi::X32);
-    let x86 = section(Abi::X86);
+    let native = p.sections.first().ok_or(Error::Codegen("no native section"))?;
+    let x32 = p.sections.iter().find(|s| s.abi == Abi::X32);
+    if x32.is_some() && native.abi != Abi::X86_64 {
+        return Err(Error::Codegen("x32 without x86_64"));
+    }
+    let compat: Vec<&Section> = p.sections.iter().skip(1).filter(|s| s.abi != Abi::X32).collect();
     let mut a = Asm::default();
 
     let l_native = a.label();
-    let l_x86 = a.label();
+    let l_compat: Vec<Label> = compat.iter().map(|_| a.label()).collect();
     a.ld(OFF_ARCH);
-    jump_long(&mut a, Abi::X86_64.audit_arch(), l_native);
-    if x86.is_some() {
-        jump_long(&mut a, Abi::X86.audit_arch(), l_x86);
+    jump_long(&mut a, native.abi.audit_arch(), l_native);
+    for (section, l) in compat.iter().zip(&l_compat) {
+        jump_long(&mut a, section.abi.audit_arch(), *l);
     }
     a.ret(p.bad_arch);
 
-    // x86_64 and x32 calls share AUDIT_ARCH_X86_64; x32 numbers have the bit.
     a.bind(l_native);
     a.ld(OFF_NR);
-    // Calls with the x32 bit are checked against x32's numbers even when x32 is
-    // not listed (runc's stub then lets them through, and they are a bad arch).
-    emit_stub(&mut a, native.enosys_above, Some(x32.and_then(|s| s.enosys_above)));
-    if x32.is_none() {
-        // libseccomp: x32-range numbers are a bad arch when x32 is not listed,
-        // except -1 (what a tracer sets to skip a call).
-        let dispatch = a.label();
-        a.jump(BPF_JGE, X32_SYSCALL_BIT, Tgt::Next, Tgt::At(dispatch));
-        a.jump(BPF_JEQ, u32::MAX, Tgt::At(dispatch), Tgt::Next);
-        a.ret(p.bad_arch);
-        a.bind(dispatch);
+    if native.abi == Abi::X86_64 {
+        // x86_64 and x32 calls share AUDIT_ARCH_X86_64; x32 numbers have the bit.
+        // Calls with the x32 bit are checked against x32's numbers even when x32 is
+        // not listed (runc's stub then lets them through, and they are a bad arch).
+        emit_stub(&mut a, native.enosys_above, Some(x32.and_then(|s| s.enosys_above)));
+        if x32.is_none() {
+            // libseccomp: x32-range numbers are a bad arch when x32 is not listed,
+            // except -1 (what a tracer sets to skip a call).
+            let dispatch = a.label();
+            a.jump(BPF_JGE, X32_SYSCALL_BIT, Tgt::Next, Tgt::At(dispatch));
+            a.jump(BPF_JEQ, u32::MAX, Tgt::At(dispatch), Tgt::Next);
+            a.ret(p.bad_arch);
+            a.bind(dispatch);
+        }
+    } else {
+        emit_stub(&mut a, native.enosys_above, None);
     }
     let mut tables = vec![&native.table];
     tables.extend(x32.map(|s| &s.table));
     emit_dispatch(&mut a, &tables, p.default)?;
 
-    if let Some(x86) = x86 {
-        a.bind(l_x86);
+    for (section, l) in compat.iter().zip(l_compat) {
+        a.bind(l);
         a.ld(OFF_NR);
-        emit_stub(&mut a, x86.enosys_above, None);
-        emit_dispatch(&mut a, &[&x86.table], p.default)?;
+        emit_stub(&mut a, section.enosys_above, None);
+        emit_dispatch(&mut a, &[&section.table], p.default)?;
     }
     a.finish()
 }

@@ -12,12 +12,14 @@
 //! program; `syscalls` holds the name tables; `sys::seccomp` talks to the kernel.
 //! `differential_tests` proves the result against libseccomp itself.
 //!
-//! Architectures: the filter always covers the native ABI (x86_64). When the profile
-//! lists `SCMP_ARCH_X86` or `SCMP_ARCH_X32`, those ABIs get their own sections with
-//! their own syscall numbers, like libseccomp; calls through an ABI that is not
-//! listed get libseccomp's bad-arch action, `SCMP_ACT_KILL` (the calling thread, a
-//! single-threaded program dies of SIGSYS). Other listed architectures are accepted
-//! and ignored: an x86_64 kernel never reports them.
+//! Architectures: the filter always covers the native ABI (x86_64, aarch64 or
+//! riscv64: the one berth is built for). When the profile lists a compat ABI of the
+//! native kernel (`SCMP_ARCH_X86` or `SCMP_ARCH_X32` on x86_64, `SCMP_ARCH_ARM` on
+//! aarch64), it gets a section of its own with its own syscall numbers, like
+//! libseccomp; calls through an ABI that is not listed get libseccomp's bad-arch
+//! action, `SCMP_ACT_KILL` (the calling thread, a single-threaded program dies of
+//! SIGSYS). Other listed architectures are accepted and ignored: the kernel never
+//! reports them. [`compile_for`] builds the program of another host, for tests.
 
 pub mod agent;
 mod bpf;
@@ -26,17 +28,18 @@ mod policy;
 mod syscalls;
 mod tree;
 
+// The translation tests build the programs of every host (`compile_for`) and run
+// them in `interp`; the live tests load x86_64 filters into this process.
 #[cfg(test)]
-#[cfg(target_arch = "x86_64")]
+mod arch_tests;
+#[cfg(test)]
 mod differential_tests;
 #[cfg(test)]
 mod interp;
-// The tests build x86_64 filters, the only host berth filters on.
 #[cfg(test)]
 #[cfg(target_arch = "x86_64")]
 mod live_tests;
 #[cfg(test)]
-#[cfg(target_arch = "x86_64")]
 mod tests;
 
 use std::os::fd::OwnedFd;
@@ -192,8 +195,25 @@ impl Program {
 fn native_abi() -> Result<Abi> {
     if cfg!(target_arch = "x86_64") {
         Ok(Abi::X86_64)
+    } else if cfg!(all(target_arch = "aarch64", target_endian = "little")) {
+        Ok(Abi::Aarch64)
+    } else if cfg!(target_arch = "riscv64") {
+        Ok(Abi::Riscv64)
     } else {
         Err(Error::UnsupportedHost(std::env::consts::ARCH))
+    }
+}
+
+/// The ABI an OCI `architectures` entry names, where berth has its table.
+fn listed_abi(arch: Arch) -> Option<Abi> {
+    match arch {
+        Arch::ScmpArchX86_64 => Some(Abi::X86_64),
+        Arch::ScmpArchX86 => Some(Abi::X86),
+        Arch::ScmpArchX32 => Some(Abi::X32),
+        Arch::ScmpArchAarch64 => Some(Abi::Aarch64),
+        Arch::ScmpArchArm => Some(Abi::Arm),
+        Arch::ScmpArchRiscv64 => Some(Abi::Riscv64),
+        _ => None,
     }
 }
 
@@ -224,20 +244,19 @@ fn filter_flags(s: &LinuxSeccomp, listener: bool) -> libc::c_ulong {
 /// Compile the whole OCI `linux.seccomp` object into a ready program. Pure: no
 /// syscalls, so it can run before any side effect of `create`.
 pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
-    let native = native_abi()?;
+    compile_for(s, native_abi()?)
+}
+
+/// [`compile`] for a host whose native ABI is `native`.
+pub(crate) fn compile_for(s: &LinuxSeccomp, native: Abi) -> Result<Program> {
     if s.default_action() == LinuxSeccompAction::ScmpActNotify {
         return Err(Error::NotifyDefault);
     }
     let default = policy::action_ret(s.default_action(), s.default_errno_ret(), "linux.seccomp.defaultErrnoRet")?;
 
     let mut abis = vec![native];
-    for arch in s.architectures().iter().flatten() {
-        let abi = match arch {
-            Arch::ScmpArchX86 => Abi::X86,
-            Arch::ScmpArchX32 => Abi::X32,
-            _ => continue,
-        };
-        if native == Abi::X86_64 && !abis.contains(&abi) {
+    for abi in s.architectures().iter().flatten().filter_map(|a| listed_abi(*a)) {
+        if native.compat().contains(&abi) && !abis.contains(&abi) {
             abis.push(abi);
         }
     }

@@ -83,6 +83,11 @@ pub struct Stored {
     /// signal every process in its cgroup).
     #[serde(default)]
     pub shares_host_pidns: bool,
+    /// The cgroup already held other processes when the container was
+    /// created (a cgroupsPath shared with something else): it is not the
+    /// container's alone, see [`Stored::own_cgroup`].
+    #[serde(default)]
+    pub shared_cgroup: bool,
 }
 
 /// The OCI state document (`berth state`, hooks' stdin, `list --format json`).
@@ -105,6 +110,14 @@ impl Stored {
     /// The processes of a container without a cgroup of its own (rootless):
     /// those of its pid namespace while its init lives; none when it shares
     /// the host's pid namespace, where they cannot be told apart.
+    /// The cgroup whose every process is the container's, for the verbs
+    /// that signal or remove a whole cgroup (`kill --all`, `delete`); `None`
+    /// for a cgroup the container shares, so that nothing that is not the
+    /// container's is killed or removed.
+    pub fn own_cgroup(&self) -> Option<&crate::cgroups::Cgroup> {
+        self.cgroup.as_ref().filter(|_| !self.shared_cgroup)
+    }
+
     pub fn pidns_members(&self) -> Vec<i32> {
         if self.shares_host_pidns || !init_alive(self.pid, self.start_time) {
             return Vec::new();
@@ -187,6 +200,7 @@ mod tests {
             creating: false,
             cgroup: None,
             shares_host_pidns: false,
+            shared_cgroup: false,
         };
         assert_eq!(s.oci(Status::Stopped).pid, 0);
         let v = serde_json::to_value(s.oci(Status::Running)).unwrap();

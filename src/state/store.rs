@@ -270,6 +270,7 @@ mod tests {
             creating: false,
             cgroup: None,
             shares_host_pidns: false,
+            shared_cgroup: false,
         };
         d.save(&s).unwrap();
         assert_eq!(d.load().unwrap().pid, s.pid);
@@ -296,6 +297,7 @@ mod tests {
             creating: true,
             cgroup: None,
             shares_host_pidns: false,
+            shared_cgroup: false,
         };
         // before the clone: creating while its creator holds the lock...
         let held = d.reserve().unwrap();

@@ -61,6 +61,9 @@ pub fn clone_process(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<F
         return Err(err);
     }
     // Legacy clone: flags in the low bits, exit signal in CSIGNAL, no stack.
+    // The other arguments (stack, tids, tls) are zero, so their order, which
+    // differs between architectures (x86_64's is not aarch64's or riscv64's,
+    // CLONE_BACKWARDS), does not matter.
     // SAFETY: as above; legacy clone with a null stack is fork with flags.
     let r = unsafe {
         libc::syscall(
@@ -185,16 +188,24 @@ fn close_range(first: u32, last: u32) -> io::Result<()> {
 /// had set. execve keeps ignored signals and the mask, so this must be
 /// done by hand before it.
 pub fn reset_signals() -> io::Result<()> {
-    // The kernel's struct sigaction for rt_sigaction(2) on x86_64 and
-    // aarch64: handler, flags, restorer, mask (sigset of _NSIG bits).
+    // The kernel's struct sigaction for rt_sigaction(2): handler, flags,
+    // restorer (only where the architecture defines SA_RESTORER: x86_64 and
+    // aarch64, not riscv64), mask (a sigset of _NSIG = 64 bits).
     #[repr(C)]
     struct KernelSigaction {
         handler: usize,
         flags: libc::c_ulong,
+        #[cfg(not(target_arch = "riscv64"))]
         restorer: usize,
         mask: u64,
     }
-    let dfl = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        #[cfg(not(target_arch = "riscv64"))]
+        restorer: 0,
+        mask: 0,
+    };
     // Straight to the kernel: glibc's sigaction refuses the two real-time
     // signals it reserves (32 and 33), yet a caller may have them ignored
     // (GNU make does), and execve would pass that on.
@@ -238,11 +249,10 @@ pub fn reset_signals() -> io::Result<()> {
 /// the master itself, never by a name in /dev/pts that the container could
 /// have replaced.
 pub fn open_pty_peer(master: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    const TIOCGPTPEER: libc::c_ulong = 0x5441;
     let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
-    // SAFETY: TIOCGPTPEER takes the open flags as an integer and returns a
-    // new descriptor.
-    let r = unsafe { libc::ioctl(master.as_raw_fd(), TIOCGPTPEER as _, flags) };
+    // SAFETY: TIOCGPTPEER (libc's, whose number is the architecture's own)
+    // takes the open flags as an integer and returns a new descriptor.
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -6,18 +6,26 @@ python3-seccomp) and runc's own steps around it.
 Reads one JSON request per line on stdin, writes one JSON answer per line:
   {"op": "probe"}                     -> {"version": "2.5.4"}
   {"op": "resolve", "names": [...]}   -> {"known": [names libseccomp knows],
-                                          "x86_64": {name: nr}, "x86": ..., "x32": ...}
+                                          "x86_64": {name: nr}, "x86": ..., "x32": ...,
+                                          "aarch64": ..., "arm": ..., "riscv64": ...}
                                          (libseccomp's own numbers; names it does not
                                          know, or that have no number there, left out)
   {"op": "table", "arch": "x86"}      -> {"nr": name, ...} for every real syscall number
-  {"op": "compile", "profile": {...}} -> {"bpf": "<hex of struct sock_filter[]>"}
+  {"op": "compile", "profile": {...}, "native": "aarch64"}
+                                      -> {"bpf": "<hex of struct sock_filter[]>"}
                                          or {"error": "..."} when runc would fail,
                                          or {"loops": true} when libseccomp never
                                          returns (runc would hang)
 
+"native" (default x86_64) is the host runc runs on: x86_64, aarch64 or riscv64.
+libseccomp builds any architecture's filter on any host, so this runs on x86_64
+for all three (the filter's native arch is removed and the wanted one added).
+
 "compile" mirrors runc 1.1 (libcontainer/seccomp/seccomp_linux.go and
 patchbpf/enosys_linux.go), re-written here from its documented behaviour:
-- one libseccomp filter with the default action, the listed architectures added;
+- one libseccomp filter with the default action, the listed architectures added
+  (those the host's kernel can report: its compat ABIs; runc adds the others too,
+  but the kernel never runs their sections);
 - each name of each rule is added on its own, in profile order; a rule whose
   action is the default action is skipped, an unknown name is skipped;
 - the rule's conditions are AND'ed in one libseccomp rule, unless two of them
@@ -42,12 +50,42 @@ import seccomp
 
 AUDIT_ARCH_X86_64 = 0xC000003E
 AUDIT_ARCH_I386 = 0x40000003
+AUDIT_ARCH_AARCH64 = 0xC00000B7
+AUDIT_ARCH_ARM = 0x40000028
+AUDIT_ARCH_RISCV64 = 0xC00000F3
 # libseccomp's SCMP_ARCH_X32: EM_X86_64 | __AUDIT_ARCH_LE, without the 64-bit flag.
 SCMP_ARCH_X32 = 0x4000003E
-ARCH_TOKEN = {"x86_64": AUDIT_ARCH_X86_64, "x86": AUDIT_ARCH_I386, "x32": SCMP_ARCH_X32}
-ARCH_OBJ = {"x86_64": seccomp.Arch.X86_64, "x86": seccomp.Arch.X86, "x32": seccomp.Arch.X32}
-OCI_ARCH = {"SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X86": "x86", "SCMP_ARCH_X32": "x32"}
+ARCH_TOKEN = {
+    "x86_64": AUDIT_ARCH_X86_64,
+    "x86": AUDIT_ARCH_I386,
+    "x32": SCMP_ARCH_X32,
+    "aarch64": AUDIT_ARCH_AARCH64,
+    "arm": AUDIT_ARCH_ARM,
+    "riscv64": AUDIT_ARCH_RISCV64,
+}
+# What seccomp_data.arch says for each (x32 calls come as x86_64's).
+AUDIT = dict(ARCH_TOKEN, x32=AUDIT_ARCH_X86_64)
+ARCH_OBJ = {
+    "x86_64": seccomp.Arch.X86_64,
+    "x86": seccomp.Arch.X86,
+    "x32": seccomp.Arch.X32,
+    "aarch64": seccomp.Arch.AARCH64,
+    "arm": seccomp.Arch.ARM,
+    "riscv64": seccomp.Arch.RISCV64,
+}
+OCI_ARCH = {
+    "SCMP_ARCH_X86_64": "x86_64",
+    "SCMP_ARCH_X86": "x86",
+    "SCMP_ARCH_X32": "x32",
+    "SCMP_ARCH_AARCH64": "aarch64",
+    "SCMP_ARCH_ARM": "arm",
+    "SCMP_ARCH_RISCV64": "riscv64",
+}
+# The ABIs each host's kernel runs besides its own.
+COMPAT = {"x86_64": ["x86", "x32"], "aarch64": ["arm"], "riscv64": []}
 X32_SYSCALL_BIT = 0x40000000
+# ARM's private syscalls (__ARM_NR_BASE + n).
+ARM_PRIVATE = range(0xF0000, 0xF0010)
 
 # libseccomp builds a profile in milliseconds; a profile it has not finished
 # after this long is one it loops on.
@@ -113,10 +151,10 @@ def resolve_arch(arch, name):
     return lib.seccomp_syscall_resolve_name_arch(ARCH_TOKEN[arch], name.encode())
 
 
-def arches_of(profile):
-    arches = ["x86_64"]
+def arches_of(profile, native):
+    arches = [native]
     for a in profile.get("architectures") or []:
-        if a in OCI_ARCH and OCI_ARCH[a] not in arches:
+        if OCI_ARCH.get(a) in COMPAT[native] and OCI_ARCH[a] not in arches:
             arches.append(OCI_ARCH[a])
     return arches
 
@@ -128,10 +166,16 @@ def entries(profile):
             yield name, rule
 
 
-def build_filter(profile):
+def build_filter(profile, native):
     default = action(profile["defaultAction"], profile.get("defaultErrnoRet"))
     f = seccomp.SyscallFilter(signed32(default))
-    for arch in arches_of(profile)[1:]:
+    arches = arches_of(profile, native)
+    if native != "x86_64":
+        # Names still resolve through this host's (x86_64) numbers, which
+        # libseccomp translates to each arch by name, as on the real host.
+        f.add_arch(ARCH_OBJ[native])
+        f.remove_arch(seccomp.Arch.NATIVE)
+    for arch in arches[1:]:
         f.add_arch(ARCH_OBJ[arch])
     if sum(1 for _ in entries(profile)) > 32:
         f.set_attr(seccomp.Attr.CTL_OPTIMIZE, 2)
@@ -170,22 +214,21 @@ def insn(code, jt=0, jf=0, k=0):
     return (code, jt, jf, k)
 
 
-def enosys_stub(profile):
+def enosys_stub(profile, native):
     """runc's generateEnosysStub(), or [] when runc adds no stub."""
     if profile.get("defaultErrnoRet") == ENOSYS:
         return []
     if profile["defaultAction"] in ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"):
         return []
     last = {}
-    for arch in arches_of(profile):
+    for arch in arches_of(profile, native):
         largest = 0
         for name, _ in entries(profile):
             nr = resolve_arch(arch, name)
             if nr != NR_SCMP_ERROR and nr > largest:
                 largest = nr
         if largest != 0:
-            audit = AUDIT_ARCH_I386 if arch == "x86" else AUDIT_ARCH_X86_64
-            last.setdefault(audit, {})[arch] = largest
+            last.setdefault(AUDIT[arch], {})[arch] = largest
 
     tail = [insn(JA, k=1), insn(RET, k=RET_ENOSYS)]
     jump_table = {}
@@ -241,12 +284,12 @@ def encode(stub):
     return out
 
 
-def compile_profile(profile):
+def compile_profile(profile, native):
     try:
-        bpf = build_filter(profile)
+        bpf = build_filter(profile, native)
     except (OSError, RuntimeError, ValueError) as e:
         return {"error": "%s: %s" % (type(e).__name__, e)}
-    return {"bpf": (encode(enosys_stub(profile)) + bpf).hex()}
+    return {"bpf": (encode(enosys_stub(profile, native)) + bpf).hex()}
 
 
 def answer(req):
@@ -267,14 +310,14 @@ def answer(req):
         arch = req["arch"]
         base = X32_SYSCALL_BIT if arch == "x32" else 0
         out = {}
-        for nr in range(0, 1024):
+        for nr in list(range(0, 1024)) + (list(ARM_PRIVATE) if arch == "arm" else []):
             try:
                 out[str(nr)] = seccomp.resolve_syscall(ARCH_OBJ[arch], base + nr).decode()
             except ValueError:
                 pass
         return out
     if op == "compile":
-        return compile_profile(req["profile"])
+        return compile_profile(req["profile"], req.get("native", "x86_64"))
     raise ValueError("unknown op " + op)
 
 
