@@ -230,7 +230,15 @@ fn wait_for_start(chan: &Channel, state_dir: Option<BorrowedFd<'_>>, plan: &Plan
 
 fn create_hooks(plan: &Plan, chan: &Channel) -> Result<String> {
     // prestart/createRuntime hooks run in the parent, then createContainer
-    // hooks here, before the root is switched (runtime.md lifecycle).
+    // hooks here, before the root is switched (runtime.md lifecycle). The
+    // round trip is for hooks alone: those berth runs, ours (they need the
+    // state berth sends back, as do startContainer's), and poststop (berth
+    // arms them here for a failure from now on). Without any, it is skipped.
+    let stages =
+        [Stage::Prestart, Stage::CreateRuntime, Stage::CreateContainer, Stage::StartContainer, Stage::Poststop];
+    if stages.iter().all(|s| hooks::of(&plan.spec, *s).is_empty()) {
+        return Ok(String::new());
+    }
     chan.send(&Message::CreateHooks).ctx(|| "ask berth to run the create hooks".to_string())?;
     let state = match wait_for(chan, "hooks done")? {
         Message::HooksDone(state) => state,

@@ -566,11 +566,14 @@ pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::r
         [] => return Err(Error::Status("container init exited before start".into())),
         other => return Err(Error::Init(format!("unexpected answer `{}` from the container init", text(other)))),
     }
-    wait_program_exec(dir, stored);
-    steps.step("the program was executed");
+    let poststart = hooks::of(spec, Stage::Poststart);
+    if !poststart.is_empty() {
+        wait_program_exec(dir, stored);
+        steps.step("the program was executed");
+    }
     drop(lock);
     let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
-    hooks::run(Stage::Poststart, &hooks::of(spec, Stage::Poststart), &st).inspect_err(|_| {
+    hooks::run(Stage::Poststart, &poststart, &st).inspect_err(|_| {
         // The same container still (nobody deleted it and took the id)?
         if let Ok(lock) = dir.lock(crate::state::lock::LockMode::Exclusive) {
             if dir.load().is_ok_and(|now| now.pid == stored.pid && now.start_time == stored.start_time) {
@@ -620,8 +623,9 @@ fn release_init(dir: &ContainerDir, stored: &Stored) -> Result<Vec<u8>> {
 /// The fifo's EOF comes with the execve of the exec guard's trampoline,
 /// which executes the program straight away: wait for that second execve
 /// too (`/proc/<pid>/exe` leaves the trampoline's memfd), for at most a
-/// second, so that poststart hooks see the program. Where berth may not
-/// read the link it has nothing to wait for.
+/// second, so that poststart hooks see the program (without any, nobody
+/// looks: `start` returns at once, as runc's does before the execve).
+/// Where berth may not read the link it has nothing to wait for.
 fn wait_program_exec(dir: &ContainerDir, stored: &Stored) {
     let link = format!("/proc/{}/exe", stored.pid);
     let deadline = Instant::now() + Duration::from_secs(1);
@@ -653,17 +657,18 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
     while state::init_alive(stored.pid, stored.start_time) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));
     }
-    if let Ok(spec) = dir.load_config() {
+    let spec = dir.load_config().ok();
+    if let Some(spec) = &spec {
         let st = serde_json::to_vec(&stored.oci(Status::Stopped)).unwrap_or_default();
-        hooks::run_warn(Stage::Poststop, &hooks::of(&spec, Stage::Poststop), &st);
+        hooks::run_warn(Stage::Poststop, &hooks::of(spec, Stage::Poststop), &st);
     }
     // A shared cgroup (see `Stored::own_cgroup`) is left to whoever else
     // is in it.
     if let Some(cg) = stored.own_cgroup() {
         cg.destroy()?;
     }
-    if let Ok(spec) = dir.load_config() {
-        remove_resctrl(&spec, &stored.id)?;
+    if let Some(spec) = &spec {
+        remove_resctrl(spec, &stored.id)?;
     }
     dir.remove()
 }

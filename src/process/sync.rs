@@ -11,9 +11,9 @@
 //!                                        become root in the user ns, join
 //!                                        namespaces by path, cgroup ns,
 //!                                        hostname, mounts, /dev
-//!                   <---------------- CreateHooks
+//!                   <---------------- CreateHooks (**)
 //!  run prestart + createRuntime hooks
-//!  HooksDone ------------------------->  createContainer hooks, pivot_root,
+//!  HooksDone (**) -------------------->  createContainer hooks, pivot_root,
 //!                                        masked/readonly paths, sysctl,
 //!                                        console, rlimits, user, caps,
 //!                                        resolve the executable
@@ -30,7 +30,9 @@
 //!
 //! (*) Only when berth has work before the init may run (the steps above
 //! Go); otherwise the init goes on at once, both sides knowing it from the
-//! plan and from whether clone3 placed the init.
+//! plan and from whether clone3 placed the init. (**) Only when the config
+//! has hooks (prestart, createRuntime, createContainer, startContainer or
+//! poststop); the round trip costs two wake-ups on a busy host.
 //!
 //! The start handshake, through the state directory (no socket: `start`
 //! is another berth process, and may be killed at any point):
