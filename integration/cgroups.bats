@@ -150,6 +150,7 @@ v1_controllers() {
 	echo "" >"$cpuset$CGPATH/empty/cpuset.mems"
 	run runtime exec --cgroup cpuset:empty "$CID" touch /ran
 	assert_failure
+	assert_output_contains "no space left on device"
 	[ ! -e "$BUNDLE/rootfs/ran" ] || fail "the process ran outside its cgroup"
 	[ -z "$(cat "$cpuset$CGPATH/empty/tasks")" ] || fail "a task in the empty cpuset"
 	run runtime exec "$CID" true

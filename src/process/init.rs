@@ -53,7 +53,7 @@ pub fn run(plan: &Plan, fds: InitFds, go: bool) -> ! {
         eprintln!("berth: {e}");
         sp::exit_now(code)
     }
-    let msg = e.to_string();
+    let msg = crate::error::report(&e);
     if chan.send(&Message::Error(msg.clone())).is_err() {
         eprintln!("berth init: {msg}");
     }

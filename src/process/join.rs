@@ -269,7 +269,7 @@ fn run_child(
         eprintln!("berth: {e}");
         crate::sys::process::exit_now(code)
     }
-    let msg = e.to_string();
+    let msg = crate::error::report(&e);
     if chan.send(&Message::Error(msg.clone())).is_err() {
         eprintln!("berth exec: {msg}");
     }
