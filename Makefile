@@ -28,11 +28,15 @@ FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 # python3-seccomp: libseccomp for the seccomp differential test; gcc builds
 # seccomp.bats's 32-bit x86 helper (freestanding, so no multilib is needed);
 # binutils-{aarch64,riscv64}-linux-gnu, qemu-user-static: the unit tests read
-# and run the other architectures' exec-guard trampolines.
+# and run the other architectures' exec-guard trampolines; rustc-web,
+# gcc-aarch64-linux-gnu, libc6-dev-arm64-cross: berth built for aarch64
+# (integration/cross.sh: checked in `make lint`, its unit tests run under
+# qemu-user in `make unit`).
 DEB_PKGS := busybox-static bats jq runc crun umoci skopeo podman containerd golang-go \
 	python3 python3-seccomp gcc util-linux uidmap hyperfine xz-utils docker.io tini iproute2 iptables \
 	man-db zsh fish python3-grpcio python3-protobuf protobuf-compiler systemd dbus procps \
-	binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu qemu-user-static
+	binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu qemu-user-static \
+	rustc-web gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 # What `make demo` needs beyond the Rust toolchain.
 DEMO_PKGS := busybox-static jq
 
@@ -58,6 +62,7 @@ build:
 deps:
 	@$(call apt_install,$(DEB_PKGS))
 	@$(MAKE) --no-print-directory criu || echo "deps: no working CRIU: the checkpoint/restore tests will skip" >&2
+	@integration/cross.sh std >/dev/null || echo "deps: no aarch64 standard library: the aarch64 check and tests will skip" >&2
 
 demo-deps:
 	@$(call apt_install,$(DEMO_PKGS))
@@ -131,11 +136,13 @@ uninstall:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	CARGO=$(CARGO) integration/cross.sh check
 
 # The seccomp differential test must not skip here: it is what proves berth's
 # BPF against libseccomp's (`make deps` installs python3-seccomp).
 unit:
 	BERTH_SECCOMP_REFERENCE=required BERTH_CROSS_TOOLS=required $(CARGO) test
+	CARGO=$(CARGO) integration/cross.sh test
 
 test: deps lint unit integration test-vm
 

@@ -2,7 +2,11 @@
 //! operation and its object. Module errors (cgroups, seccomp) convert in with
 //! `#[from]`. Errors are reported once, by `main`.
 
+pub mod os;
+
 use std::io;
+
+pub use os::{errno_text, os_msg};
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -72,24 +76,6 @@ impl<T> Context<T> for nix::Result<T> {
     }
 }
 
-/// An OS error's text without Rust's " (os error N)" suffix, lower-cased
-/// like Go's (runc's) messages: "no such file or directory".
-pub fn os_msg(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => errno_text(n),
-        None => e.to_string(),
-    }
-}
-
-/// The C library's text for errno `n`, lower-cased, without Rust's
-/// " (os error N)": the words Go's (runc's) messages use, which come from
-/// the same table ("numerical result out of range").
-pub fn errno_text(n: i32) -> String {
-    let text = io::Error::from_raw_os_error(n).to_string();
-    let text = text.split(" (os error").next().unwrap_or(&text);
-    text.to_lowercase()
-}
-
 /// The whole message of an error for the one place that prints it: its
 /// own text, then each cause in turn (the OS reason of a cgroup write, the
 /// errno of a failed seccomp load...), unless the text already says it.
@@ -117,13 +103,6 @@ pub fn report(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn errno_text_is_runcs() {
-        assert_eq!(errno_text(libc::ERANGE), "numerical result out of range");
-        assert_eq!(errno_text(libc::ENOENT), "no such file or directory");
-        assert_eq!(errno_text(libc::EPERM), "operation not permitted");
-    }
 
     #[test]
     fn report_adds_each_cause_once() {

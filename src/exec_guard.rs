@@ -6,8 +6,11 @@
 //! `#!/proc/self/exe` script, a binfmt_misc interpreter), a plain execve
 //! would run berth inside the container, and once berth is gone a container
 //! process could reopen `/proc/<pid>/exe` for writing and overwrite the
-//! host's runtime. runc, crun and youki copy their whole binary into a sealed
-//! memfd on every call; berth instead executes a few hundred bytes:
+//! host's runtime. crun, youki and runc before 1.2 copy their whole binary
+//! into a sealed memfd on every call (runc 1.2 and later open their binary
+//! through a private read-only overlayfs mount instead, and still make the
+//! memfd copy when rootless); berth instead executes a few hundred bytes,
+//! privileged or not:
 //!
 //! 1. [`prepare`] (before seccomp is installed, because profiles may deny
 //!    `memfd_create`) writes [`TRAMPOLINE`], a tiny static ELF, into a memfd

@@ -6,10 +6,13 @@
 //! - `logging`      `--log`/`--log-format`/`--debug`, runc-format log lines
 //! - `atomic_file`  temp-file-and-rename writes
 //! - `fdpass`       descriptors over unix sockets (SCM_RIGHTS)
-//! - `error`        the crate error type, reported once by `main`
-//! - `spec`         loading and validating `config.json`, the `spec` template
+//! - `error`        the crate error type, reported once by `main`; `error::os`
+//!   words OS errors as runc does
+//! - `spec`         loading and validating `config.json` (every field in one
+//!   table, `spec::fields`), the `spec` template
 //! - `state`        the per-container state directory, derived status
-//! - `process`      the create/run process model: parent side, container init, sync protocol
+//! - `process`      the container processes: create's parent side and init,
+//!   exec, the tail both end in, the sync protocol between berth and them
 //! - `mountinfo`    parsing /proc/self/mountinfo (shared by rootfs, cgroups, image)
 //! - `procfs`       a verified procfs handle for the writes under /proc that matter
 //! - `notify`       NOTIFY_SOCKET: sd_notify readiness from the container to the caller
@@ -28,8 +31,14 @@
 //! - `hooks`        the six OCI hook stages
 //! - `criu`         checkpoint and restore through CRIU's RPC (`criu swrk`)
 //! - `signals`      signals blocked and forwarded by a foreground run/exec
+//! - `terminal`     `process.terminal`: the pty and `--console-socket`
 //! - `image`        OCI image layouts/archives, the layer store, bundles (imgtool)
 //! - `sys`          every `unsafe` syscall wrapper, nothing else
+//!
+//! Imports between modules only go down: no module imports one that
+//! imports it back, directly or through others (a module's own `mod.rs`
+//! types and errors aside). Shared pieces get a home of their own below
+//! both users (`cgroups::plan`, `image::model`, `process::launch`).
 #![deny(unsafe_code)]
 
 pub mod atomic_file;
@@ -61,5 +70,8 @@ pub mod state;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod terminal;
+
+#[cfg(test)]
+mod structure_tests;
 
 pub use error::{Error, Result};

@@ -1,74 +1,38 @@
 //! Black-box tests of the `imgtool` binary that need no privileges: images
-//! are built here (tar + gzip in memory, an OCI layout in a temp dir).
+//! are built with the library tests' own builders (`image_support`: tar +
+//! gzip in memory, an OCI layout in a temp dir).
 
 #![allow(clippy::unwrap_used)] // fixture helpers outside #[test] fns
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
-use sha2::Digest as _;
+
+use crate::image_support::{layout_of, TarBuilder};
 
 fn imgtool(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imgtool")).args(args).env_remove("IMGTOOL_STORE").output().unwrap()
 }
 
-fn sha(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
-}
-
-fn put(dir: &Path, data: &[u8]) -> Value {
-    let d = sha(data);
-    std::fs::write(dir.join("blobs/sha256").join(&d[7..]), data).unwrap();
-    json!({"digest": d, "size": data.len()})
-}
-
+/// A layer of regular files (mode 0755), names written as given.
 fn layer(entries: &[(&str, &str)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
+    let mut b = TarBuilder::new();
     for (name, data) in entries {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o755);
-        h.set_size(data.len() as u64);
-        h.set_mtime(1_600_000_000);
-        h.set_uid(0);
-        h.set_gid(0);
-        let raw = &mut h.as_old_mut().name;
-        raw[..name.len()].copy_from_slice(name.as_bytes());
-        h.set_cksum();
-        b.append(&h, data.as_bytes()).unwrap();
+        b.file(name, data, 0o755);
     }
-    b.into_inner().unwrap()
+    b.finish()
 }
 
-/// A layout with one image per (arch, layer entries), all tagged `tag`.
+/// A layout with one image per (arch, layer), all tagged `tag`.
 fn layout(dir: &Path, tag: &str, images: &[(&str, Vec<u8>)]) -> PathBuf {
     layout_with(dir, tag, images, json!({"Cmd": ["/hello"], "Env": ["A=1"]}))
 }
 
 /// The same with the image config's `config` object given.
 fn layout_with(dir: &Path, tag: &str, images: &[(&str, Vec<u8>)], config: Value) -> PathBuf {
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    let mut manifests = Vec::new();
-    for (arch, tar) in images {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(tar).unwrap();
-        let mut l = put(dir, &gz.finish().unwrap());
-        l["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+gzip");
-        let cfg = json!({"architecture": arch, "os": "linux", "config": config, "rootfs": {"type": "layers", "diff_ids": [sha(tar)]}});
-        let mut c = put(dir, &serde_json::to_vec(&cfg).unwrap());
-        c["mediaType"] = json!("application/vnd.oci.image.config.v1+json");
-        let m = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": c, "layers": [l]});
-        let mut md = put(dir, &serde_json::to_vec(&m).unwrap());
-        md["mediaType"] = json!("application/vnd.oci.image.manifest.v1+json");
-        md["platform"] = json!({"architecture": arch, "os": "linux"});
-        md["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
-        manifests.push(md);
-    }
-    let idx = json!({"schemaVersion": 2, "manifests": manifests});
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
-    dir.to_path_buf()
+    let images: Vec<(&str, Vec<Vec<u8>>)> = images.iter().map(|(arch, tar)| (*arch, vec![tar.clone()])).collect();
+    layout_of(dir, tag, &images, config).dir
 }
 
 fn host_arch() -> &'static str {
@@ -218,10 +182,11 @@ fn a_fan_out_index_is_read_once_per_digest() {
     let idx: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     let mut desc = idx["manifests"][0].clone();
     desc.as_object_mut().unwrap().remove("annotations");
+    let lay = crate::image_support::Layout { dir: dir.clone() };
     for _ in 0..8 {
         let nested = json!({"schemaVersion": 2, "manifests": vec![desc.clone(); 500]});
-        desc = put(&dir, &serde_json::to_vec(&nested).unwrap());
-        desc["mediaType"] = json!("application/vnd.oci.image.index.v1+json");
+        let (digest, size) = lay.blob(&serde_json::to_vec(&nested).unwrap());
+        desc = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": size});
     }
     desc["annotations"] = json!({"org.opencontainers.image.ref.name": "fan"});
     let top = json!({"schemaVersion": 2, "manifests": [desc]});

@@ -1,8 +1,49 @@
 //! Pure conversions of OCI (cgroup v1 flavoured) values into cgroup v2 file
 //! values, done the way runc 1.1 does them so that a config means the same
-//! thing under both runtimes. Also the small value formatters shared by v1/v2.
+//! thing under both runtimes. Also what v1 and v2 planning share: the small
+//! value formatters, `rdma.max` lines (one format in both), and whether a
+//! section of `linux.resources` sets anything at all.
+
+use std::collections::HashMap;
+
+use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxRdma};
 
 use super::{Error, Result};
+
+/// `linux.resources.memory` sets nothing (an empty object).
+pub(crate) fn memory_is_empty(m: &LinuxMemory) -> bool {
+    *m == LinuxMemory::default()
+}
+
+/// `linux.resources.cpu` sets nothing (an empty object).
+pub(crate) fn cpu_is_empty(c: &LinuxCpu) -> bool {
+    *c == LinuxCpu::default()
+}
+
+/// The `rdma.max` lines for `linux.resources.rdma` (the file takes one
+/// device per write, on v1 and v2 alike), sorted by device name.
+pub(crate) fn rdma_lines(rdma: &HashMap<String, LinuxRdma>) -> Result<Vec<String>> {
+    let mut devs: Vec<_> = rdma.iter().collect();
+    devs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = Vec::with_capacity(devs.len());
+    for (dev, l) in devs {
+        let mut line = dev.clone();
+        if let Some(h) = l.hca_handles() {
+            line.push_str(&format!(" hca_handle={h}"));
+        }
+        if let Some(o) = l.hca_objects() {
+            line.push_str(&format!(" hca_object={o}"));
+        }
+        if line == *dev {
+            return Err(Error::Invalid {
+                field: "rdma",
+                reason: format!("`{dev}` sets neither hcaHandles nor hcaObjects"),
+            });
+        }
+        out.push(line);
+    }
+    Ok(out)
+}
 
 /// cpu.shares (2..=262144) -> cpu.weight (1..=10000), runc's linear map.
 /// 0 means unset.
@@ -101,6 +142,14 @@ mod tests {
         assert_eq!(memory_swap_to_v2(100, 100).unwrap(), 0);
         assert!(memory_swap_to_v2(50, 100).is_err());
         assert!(memory_swap_to_v2(50, 0).is_err());
+    }
+
+    #[test]
+    fn rdma() {
+        let rdma =
+            serde_json::from_str(r#"{"mlx5_1":{"hcaObjects":9},"mlx4_0":{"hcaHandles":2,"hcaObjects":2000}}"#).unwrap();
+        assert_eq!(rdma_lines(&rdma).unwrap(), ["mlx4_0 hca_handle=2 hca_object=2000", "mlx5_1 hca_object=9"]);
+        assert!(rdma_lines(&serde_json::from_str(r#"{"mlx":{}}"#).unwrap()).is_err());
     }
 
     #[test]

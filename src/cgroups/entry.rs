@@ -25,7 +25,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
-use super::{fsops, Cgroup, Error, Layout, Result};
+use super::{fsops, Cgroup, Error, Result};
 
 /// A new process' ways into the cgroup, opened by berth before the clone.
 #[derive(Debug, Default)]
@@ -44,12 +44,13 @@ impl Cgroup {
         if self.user_unit().is_some() {
             return Ok(Entry::default());
         }
-        let into = match (self.layout, &self.unified) {
-            (Layout::V2 | Layout::Hybrid, Some(h)) => Some(fsops::open_path(&h.path)?),
-            _ => None,
+        let into = match self.hierarchies.unified() {
+            Some(h) => Some(fsops::open_path(&h.path)?),
+            None => None,
         };
-        let mut tasks = Vec::with_capacity(self.v1.len());
-        for h in &self.v1 {
+        let v1 = self.hierarchies.v1();
+        let mut tasks = Vec::with_capacity(v1.len());
+        for h in v1 {
             let path = h.path.join("tasks");
             let f = std::fs::OpenOptions::new()
                 .write(true)
@@ -69,7 +70,7 @@ impl Cgroup {
         if self.user_unit().is_some() {
             return self.add_pid(pid);
         }
-        match &self.unified {
+        match self.hierarchies.unified() {
             Some(h) if !in_cgroup => fsops::write(&h.path.join("cgroup.procs"), &pid.to_string()),
             _ => Ok(()),
         }
@@ -77,7 +78,7 @@ impl Cgroup {
 
     /// Whether [`Cgroup::add_rest`] has anything to do.
     pub fn rest_needed(&self, in_cgroup: bool) -> bool {
-        self.user_unit().is_some() || (self.unified.is_some() && !in_cgroup)
+        self.user_unit().is_some() || (self.hierarchies.unified().is_some() && !in_cgroup)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The file operations behind a cgroup: reading and writing control files
-//! with errors that name the file, executing a [`Plan`], listing pids and
-//! removing a cgroup tree (rmdir only; cgroupfs has no files to unlink).
+//! with errors that name the file, opening a cgroup directory, listing pids
+//! and removing a cgroup tree (rmdir only; cgroupfs has no files to unlink).
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -8,7 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Error, OnEinval, Plan, Result};
+use super::{Error, Result};
 
 pub(crate) fn read(path: impl AsRef<Path>) -> Result<String> {
     let path = path.as_ref();
@@ -31,35 +31,6 @@ pub(crate) fn write(path: &Path, value: &str) -> Result<()> {
         value: value.to_owned(),
         source,
     })
-}
-
-/// Perform the planned writes in order; returns the plan's warnings plus
-/// those produced by `OnEinval::Warn` writes.
-pub(crate) fn execute(plan: Plan) -> Result<Vec<String>> {
-    let mut warnings = plan.warnings;
-    let mut retry = Vec::new();
-    for w in plan.writes {
-        match std::fs::write(&w.path, &w.value) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && w.on_einval != OnEinval::Fail => match w.on_einval {
-                OnEinval::Warn(msg) => warnings.push(msg),
-                _ => retry.push(w),
-            },
-            Err(source) => return Err(Error::Write { path: w.path, value: w.value, source }),
-        }
-    }
-    for w in retry {
-        write(&w.path, &w.value)?;
-    }
-    if let Some((dir, rules)) = plan.bpf_devices {
-        match super::v2::attach_devices(&dir, &rules) {
-            Err(e) if plan.rootless && e.is_bpf_eperm() => {
-                crate::logging::debug(&format!("rootless: no device program on `{}`: {e}", dir.display()))
-            }
-            r => r?,
-        }
-    }
-    Ok(warnings)
 }
 
 pub(crate) fn open_path(path: &Path) -> Result<OwnedFd> {
@@ -131,20 +102,6 @@ pub(crate) fn remove_tree(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn execute_retries_and_warns() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut plan = Plan::default();
-        plan.write(tmp.path(), "a", 1);
-        plan.write_with(tmp.path(), "b", "x", OnEinval::Warn("w".into()));
-        plan.warn("first");
-        assert_eq!(execute(plan).unwrap(), vec!["first".to_owned()]);
-        assert_eq!(read(tmp.path().join("a")).unwrap(), "1");
-        let mut plan = Plan::default();
-        plan.write(&tmp.path().join("missing"), "a", 1);
-        assert!(matches!(execute(plan), Err(Error::Write { .. })));
-    }
 
     #[test]
     fn pids_and_remove() {

@@ -1,11 +1,16 @@
 //! Control groups for containers, on cgroup v1, v2 and hybrid hosts.
 //!
 //! [`Cgroup::resolve`] turns `linux.cgroupsPath` into one directory per
-//! hierarchy without touching anything; the value is serializable so the
-//! runtime stores it in the container state and later verbs (`pause`,
-//! `update`, `ps`, `events`, `delete`) act on exactly the same directories.
-//! Limits are first *planned* as a list of file writes by pure per-controller
-//! functions (`v1.rs`, `v2.rs`, conversions in `convert.rs`), then executed.
+//! hierarchy without touching anything, shaped by what the host is
+//! ([`Hierarchies`]: v1, hybrid or v2, each with only the directories such
+//! a host has); the value is serializable so the runtime stores it in the
+//! container state and later verbs (`pause`, `update`, `ps`, `events`,
+//! `delete`) act on exactly the same directories.
+//! Limits are first *planned* as a list of file writes ([`Plan`], `plan.rs`)
+//! by per-controller functions (`v1.rs`, `v2.rs`, which share the
+//! conversions and formatters of `convert.rs`), then executed (`apply.rs`,
+//! which also attaches the v2 device program). Imports go one way: this file
+//! -> `apply`/`v1`/`v2`/`stats`/`systemd` -> `plan`/`convert`/`devices`/`fsops`.
 //! v1 and hybrid hosts use the v1 controllers (the unified hierarchy only gets
 //! membership, and `unified` keys, as runc does); pure v2 hosts use the
 //! unified hierarchy with an eBPF device program (`devices.rs`).
@@ -16,12 +21,14 @@
 //! works on the directories as with cgroupfs. [`Cgroup::systemd`] records
 //! the unit so that later verbs need no flag.
 
+mod apply;
 pub mod convert;
 pub mod devices;
 mod entry;
 mod events;
 mod fsops;
 mod paths;
+mod plan;
 pub mod stats;
 pub mod systemd;
 mod update;
@@ -38,7 +45,8 @@ use serde::{Deserialize, Serialize};
 
 pub use entry::{enter_self, Entry};
 pub use events::OomNotifier;
-pub use paths::{Hierarchy, Layout};
+pub use paths::{Hierarchies, Hierarchy, Layout};
+pub use plan::{OnEinval, Plan, Write};
 pub use stats::Stats;
 pub use update::{merge_resources, merge_update, parse_bytes, UpdateFlags};
 
@@ -165,62 +173,6 @@ impl Error {
     }
 }
 
-/// What to do when the kernel answers a planned write with EINVAL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OnEinval {
-    Fail,
-    /// Retry once after every other write of the plan (cfs period/quota).
-    RetryLast,
-    /// Turn the failure into this warning (e.g. `useHierarchy: false`).
-    Warn(String),
-}
-
-/// One planned write of a cgroup file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Write {
-    pub path: PathBuf,
-    pub value: String,
-    pub on_einval: OnEinval,
-}
-
-/// The planned effect of a `LinuxResources` on one cgroup.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Plan {
-    pub writes: Vec<Write>,
-    pub warnings: Vec<String>,
-    /// v2 only: device rules to compile into an eBPF program and attach to
-    /// this directory (replacing the program attached before).
-    pub bpf_devices: Option<(PathBuf, Vec<devices::Rule>)>,
-    /// The caller is rootless: a device program the kernel refuses to
-    /// load or attach with EPERM is left out (see [`Cgroup::apply`]).
-    pub rootless: bool,
-}
-
-impl Plan {
-    pub(crate) fn write(&mut self, dir: &Path, file: &str, value: impl ToString) {
-        self.writes.push(Write { path: dir.join(file), value: value.to_string(), on_einval: OnEinval::Fail });
-    }
-
-    pub(crate) fn write_with(&mut self, dir: &Path, file: &str, value: impl ToString, on_einval: OnEinval) {
-        self.writes.push(Write { path: dir.join(file), value: value.to_string(), on_einval });
-    }
-
-    pub(crate) fn warn(&mut self, msg: impl Into<String>) {
-        self.warnings.push(msg.into());
-    }
-
-    /// The (file name, value) pairs, for tests.
-    pub fn files(&self) -> Vec<(String, String)> {
-        self.writes
-            .iter()
-            .map(|w| {
-                let name = w.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                (name, w.value.clone())
-            })
-            .collect()
-    }
-}
-
 /// Detect the host's cgroup layout from `/proc/self/mountinfo`.
 pub fn detect() -> Result<Layout> {
     let text = fsops::read("/proc/self/mountinfo")?;
@@ -228,16 +180,51 @@ pub fn detect() -> Result<Layout> {
 }
 
 /// A container's cgroup, resolved to one directory per hierarchy.
+///
+/// In `state.json` it keeps the shape berth has always stored
+/// (`{"layout", "v1", "unified", "systemd"}`, see [`Record`]), so the
+/// containers of an older berth stay readable and an older berth can
+/// read a newer one's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Record", into = "Record")]
 pub struct Cgroup {
-    pub layout: Layout,
-    /// v1 hierarchies (every mounted one the caller is in, named ones too).
-    pub v1: Vec<Hierarchy>,
-    /// The unified hierarchy (pure v2, or hybrid's cgroup2 mount).
-    pub unified: Option<Hierarchy>,
+    /// The directories, as the host's layout shapes them.
+    pub hierarchies: Hierarchies,
     /// The systemd driver's unit; `None` with cgroupfs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub systemd: Option<systemd::Unit>,
+}
+
+/// How a [`Cgroup`] is stored: the flat record of the first `state.json`
+/// format.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    layout: Layout,
+    /// v1 hierarchies (every mounted one the caller is in, named ones too).
+    v1: Vec<Hierarchy>,
+    /// The unified hierarchy (pure v2, or hybrid's cgroup2 mount).
+    unified: Option<Hierarchy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    systemd: Option<systemd::Unit>,
+}
+
+impl TryFrom<Record> for Cgroup {
+    type Error = Error;
+
+    fn try_from(r: Record) -> Result<Cgroup> {
+        Ok(Cgroup { hierarchies: Hierarchies::new(r.layout, r.v1, r.unified)?, systemd: r.systemd })
+    }
+}
+
+impl From<Cgroup> for Record {
+    fn from(cg: Cgroup) -> Record {
+        let layout = cg.hierarchies.layout();
+        let (v1, unified) = match cg.hierarchies {
+            Hierarchies::V1 { v1 } => (v1, None),
+            Hierarchies::Hybrid { v1, unified } => (v1, Some(unified)),
+            Hierarchies::V2 { unified } => (Vec::new(), Some(unified)),
+        };
+        Record { layout, v1, unified, systemd: cg.systemd }
+    }
 }
 
 impl Cgroup {
@@ -250,11 +237,11 @@ impl Cgroup {
         let inner = paths::inner_path(cgroups_path, id)?;
         let mounts = paths::parse_mountinfo(&fsops::read("/proc/self/mountinfo")?);
         let own = paths::parse_proc_cgroup(&fsops::read("/proc/self/cgroup")?);
-        let (layout, mut v1, mut unified) = paths::resolve_with(&mounts, &own, &inner)?;
-        for h in v1.iter_mut().chain(unified.iter_mut()) {
+        let mut hierarchies = paths::resolve_with(&mounts, &own, &inner)?;
+        for h in hierarchies.iter_mut() {
             h.create_from = paths::first_missing(&h.mountpoint, &h.path);
         }
-        Ok(Cgroup { layout, v1, unified, systemd: None })
+        Ok(Cgroup { hierarchies, systemd: None })
     }
 
     /// The systemd driver's cgroup for `linux.cgroupsPath` (`slice:prefix:name`)
@@ -284,8 +271,8 @@ impl Cgroup {
             let base = systemd::user_manager_cgroup()?;
             unit.cgroup = format!("{}{}", base.trim_end_matches('/'), unit.cgroup);
         }
-        let (layout, v1, unified) = paths::resolve_with(&mounts, &own, &unit.cgroup)?;
-        Ok(Cgroup { layout, v1, unified, systemd: Some(unit) })
+        let hierarchies = paths::resolve_with(&mounts, &own, &unit.cgroup)?;
+        Ok(Cgroup { hierarchies, systemd: Some(unit) })
     }
 
     /// The caller's own cgroup, as a rootless container without a cgroup of
@@ -293,24 +280,28 @@ impl Cgroup {
     pub fn own() -> Result<Cgroup> {
         let mounts = paths::parse_mountinfo(&fsops::read("/proc/self/mountinfo")?);
         let own = paths::parse_proc_cgroup(&fsops::read("/proc/self/cgroup")?);
-        let (layout, v1, unified) = paths::own_with(&mounts, &own)?;
-        Ok(Cgroup { layout, v1, unified, systemd: None })
+        Ok(Cgroup { hierarchies: paths::own_with(&mounts, &own)?, systemd: None })
+    }
+
+    /// How the host mounts cgroups.
+    pub fn layout(&self) -> Layout {
+        self.hierarchies.layout()
     }
 
     /// Every directory of the container, v1 first.
     pub fn dirs(&self) -> impl Iterator<Item = &Path> {
-        self.v1.iter().chain(self.unified.iter()).map(|h| h.path.as_path())
+        self.hierarchies.iter().map(|h| h.path.as_path())
     }
 
     /// The v1 directory of `controller` (`memory`, `name=systemd`).
     pub fn v1_dir(&self, controller: &str) -> Option<&Path> {
-        self.v1.iter().find(|h| h.controllers.iter().any(|c| c == controller)).map(|h| h.path.as_path())
+        paths::controller_dir(self.hierarchies.v1(), controller)
     }
 
     /// The directory whose `cgroup.procs` lists the container's processes.
     fn procs_dir(&self) -> Option<&Path> {
-        if self.layout == Layout::V2 {
-            return self.unified.as_ref().map(|h| h.path.as_path());
+        if let Hierarchies::V2 { unified } = &self.hierarchies {
+            return Some(&unified.path);
         }
         ["pids", "freezer", "devices", "memory"].iter().find_map(|c| self.v1_dir(c)).or_else(|| self.dirs().next())
     }
@@ -318,13 +309,13 @@ impl Cgroup {
     /// mkdir -p in every hierarchy; on v1 fill a new cpuset's cpus/mems from
     /// its parent; on pure v2 enable the available controllers down the tree.
     pub fn create(&self) -> Result<()> {
-        for h in self.v1.iter().chain(self.unified.iter()) {
+        for h in self.hierarchies.iter() {
             std::fs::create_dir_all(&h.path).map_err(|source| Error::Mkdir { path: h.path.clone(), source })?;
         }
-        if let Some(h) = self.v1.iter().find(|h| h.controllers.iter().any(|c| c == "cpuset")) {
+        if let Some(h) = self.hierarchies.v1().iter().find(|h| h.controllers.iter().any(|c| c == "cpuset")) {
             v1::init_cpuset(&h.mountpoint, &h.path)?;
         }
-        if let (Layout::V2, Some(h)) = (self.layout, &self.unified) {
+        if let Hierarchies::V2 { unified: h } = &self.hierarchies {
             v2::enable_controllers(&h.mountpoint, &h.path)?;
         }
         Ok(())
@@ -332,11 +323,23 @@ impl Cgroup {
 
     /// Plan the writes for `r` without doing them.
     pub fn plan(&self, r: &LinuxResources, with_devices: bool) -> Result<Plan> {
-        match (self.layout, &self.unified) {
-            (Layout::V2, Some(h)) => v2::plan(r, &h.path, with_devices),
-            (Layout::V2, None) => Err(Error::NoHierarchy),
-            _ => v1::plan(r, self, with_devices),
+        let (v1, unified) = match &self.hierarchies {
+            Hierarchies::V2 { unified } => return v2::plan(r, &unified.path, with_devices),
+            Hierarchies::Hybrid { v1, unified } => (v1, Some(unified)),
+            Hierarchies::V1 { v1 } => (v1, None),
+        };
+        let mut plan = v1::plan(r, v1, with_devices)?;
+        // The v2 files a hybrid host's cgroup2 mount has (last, as on v2).
+        if let Some(u) = r.unified().as_ref().filter(|u| !u.is_empty()) {
+            let Some(h) = unified else {
+                return Err(Error::Unsupported {
+                    field: "unified".into(),
+                    reason: "unified resources need cgroup v2".into(),
+                });
+            };
+            v2::plan_unified(u, &h.path, &mut plan)?;
         }
+        Ok(plan)
     }
 
     /// Write every limit of `r`. Returns warnings for fields the host ignores
@@ -352,11 +355,11 @@ impl Cgroup {
     pub fn apply(&self, r: &LinuxResources, rootless: bool) -> Result<Vec<String>> {
         let mut plan = self.plan(r, true)?;
         plan.rootless = rootless;
-        fsops::execute(plan)
+        apply::execute(plan)
     }
 
     fn flavour(&self) -> systemd::Flavour {
-        if self.layout == Layout::V2 {
+        if self.layout() == Layout::V2 {
             systemd::Flavour::V2
         } else {
             systemd::Flavour::V1
@@ -386,7 +389,7 @@ impl Cgroup {
                 // A user manager's unit: rootless (see `apply`).
                 let mut plan = self.plan(&t.resources, true)?;
                 plan.rootless = unit.user;
-                fsops::execute(plan)
+                apply::execute(plan)
             }
             None => Ok(Vec::new()),
         });
@@ -403,10 +406,10 @@ impl Cgroup {
     /// properties first (with the systemd driver), then the files. Device
     /// rules are left alone, as `runc update` does.
     pub fn update(&self, r: &LinuxResources) -> Result<Vec<String>> {
-        let Some(unit) = &self.systemd else { return fsops::execute(self.plan(r, false)?) };
+        let Some(unit) = &self.systemd else { return apply::execute(self.plan(r, false)?) };
         let t = systemd::set_properties(unit, r, self.flavour())?;
         let mut warnings = t.warnings;
-        warnings.extend(fsops::execute(self.plan(&t.resources, false)?)?);
+        warnings.extend(apply::execute(self.plan(&t.resources, false)?)?);
         Ok(warnings)
     }
 
@@ -431,7 +434,7 @@ impl Cgroup {
             if clean.is_empty() || path.split('/').any(|c| c == "..") {
                 return Err(Error::InvalidPath(s.clone()));
             }
-            if ctl.is_some() && self.layout == Layout::V2 {
+            if ctl.is_some() && self.layout() == Layout::V2 {
                 return Err(Error::Invalid {
                     field: "--cgroup",
                     reason: format!("`{s}`: no controller names on cgroup v2"),
@@ -452,11 +455,11 @@ impl Cgroup {
             }
             Ok(())
         };
-        for h in out.v1.iter_mut().chain(out.unified.iter_mut()) {
+        for h in out.hierarchies.iter_mut() {
             pick(h)?;
         }
         for c in parsed.iter().filter_map(|(c, _)| *c) {
-            if !self.v1.iter().any(|h| h.controllers.iter().any(|x| x == c)) {
+            if self.v1_dir(c).is_none() {
                 return Err(Error::Invalid { field: "--cgroup", reason: format!("no `{c}` controller hierarchy") });
             }
         }
@@ -471,7 +474,7 @@ impl Cgroup {
     }
 
     pub fn add_pid(&self, pid: i32) -> Result<()> {
-        if let (Some(unit), Some(h)) = (self.user_unit(), &self.unified) {
+        if let (Some(unit), Some(h)) = (self.user_unit(), self.hierarchies.unified()) {
             let own = h.mountpoint.join(unit.cgroup.trim_start_matches('/'));
             let sub = h.path.strip_prefix(&own).map_err(|_| Error::InvalidPath(h.path.display().to_string()))?;
             return Ok(systemd::attach(unit, &format!("/{}", sub.display()), pid)?);
@@ -490,11 +493,18 @@ impl Cgroup {
         }
     }
 
+    /// The directory whose freezer stops the container: the cgroup on v2,
+    /// the v1 freezer controller's otherwise (none if it is not mounted).
+    pub fn freezer_dir(&self) -> Option<&Path> {
+        match &self.hierarchies {
+            Hierarchies::V2 { unified } => Some(&unified.path),
+            _ => self.v1_dir("freezer"),
+        }
+    }
+
     fn freezer(&self) -> Result<Freezer<'_>> {
-        if self.layout == Layout::V2 {
-            if let Some(h) = &self.unified {
-                return Ok(Freezer::V2(&h.path));
-            }
+        if let Hierarchies::V2 { unified } = &self.hierarchies {
+            return Ok(Freezer::V2(&unified.path));
         }
         self.v1_dir("freezer").map(Freezer::V1).ok_or_else(|| Error::Unsupported {
             field: "freezer".into(),
@@ -550,8 +560,8 @@ impl Cgroup {
     /// A container paused before is thawed once the signals are pending:
     /// frozen tasks only die once thawed.
     fn kill_all_now(&self) -> Result<()> {
-        if let (Layout::V2, Some(h)) = (self.layout, &self.unified) {
-            let kill = h.path.join("cgroup.kill");
+        if let Hierarchies::V2 { unified } = &self.hierarchies {
+            let kill = unified.path.join("cgroup.kill");
             if kill.exists() {
                 return fsops::write(&kill, "1");
             }
@@ -589,7 +599,7 @@ impl Cgroup {
     }
 
     fn remove_dirs(&self) -> Result<()> {
-        for h in self.v1.iter().chain(self.unified.iter()) {
+        for h in self.hierarchies.iter() {
             fsops::remove_tree(&h.path)?;
             if let Some(top) = &h.create_from {
                 let mut cur = h.path.parent();
@@ -609,9 +619,9 @@ impl Cgroup {
 
     /// Usage statistics, serializing as runc's `events --stats` data.
     pub fn stats(&self) -> Result<Stats> {
-        match (self.layout, &self.unified) {
-            (Layout::V2, Some(h)) => stats::v2(&h.path),
-            _ => stats::v1(self),
+        match &self.hierarchies {
+            Hierarchies::V2 { unified } => stats::v2(&unified.path),
+            hs => stats::v1(hs.v1()),
         }
     }
 
@@ -619,8 +629,8 @@ impl Cgroup {
     /// cgroup (`oom_kill` of memory.events on v2, memory.oom_control on v1);
     /// `None` where the host cannot say.
     pub fn oom_kills(&self) -> Option<u64> {
-        let file = match (self.layout, &self.unified) {
-            (Layout::V2, Some(h)) => h.path.join("memory.events"),
+        let file = match &self.hierarchies {
+            Hierarchies::V2 { unified } => unified.path.join("memory.events"),
             _ => self.v1_dir("memory")?.join("memory.oom_control"),
         };
         let text = std::fs::read_to_string(file).ok()?;
@@ -629,8 +639,8 @@ impl Cgroup {
 
     /// A notifier for OOM kills in the container's memory cgroup.
     pub fn oom_notifier(&self) -> Result<OomNotifier> {
-        match (self.layout, &self.unified) {
-            (Layout::V2, Some(h)) => OomNotifier::v2(&h.path),
+        match &self.hierarchies {
+            Hierarchies::V2 { unified } => OomNotifier::v2(&unified.path),
             _ => match self.v1_dir("memory") {
                 Some(d) => OomNotifier::v1(d),
                 None => Err(Error::Unsupported { field: "events".into(), reason: "no memory controller".into() }),
@@ -654,3 +664,5 @@ enum Freezer<'a> {
 
 #[cfg(test)]
 mod root_tests;
+#[cfg(test)]
+pub(crate) mod testutil;

@@ -134,6 +134,82 @@ pub struct Hierarchy {
     pub create_from: Option<PathBuf>,
 }
 
+/// A container's cgroup directories, in the shapes a host can have: the
+/// type holds nothing a host cannot be (no v2 host without its unified
+/// directory, no v1 directories on a v2 host).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hierarchies {
+    /// Only v1 hierarchies: one directory in each the caller belongs to
+    /// (never none), named hierarchies (`name=systemd`) too.
+    V1 { v1: Vec<Hierarchy> },
+    /// v1 controllers plus a cgroup2 mount (usually
+    /// `/sys/fs/cgroup/unified`): the v1 hierarchies do the work, the
+    /// unified one gets membership and the `unified` keys, as with runc.
+    Hybrid { v1: Vec<Hierarchy>, unified: Hierarchy },
+    /// Only the unified hierarchy.
+    V2 { unified: Hierarchy },
+}
+
+impl Hierarchies {
+    /// The shape of what was found on a host of `layout`: a hybrid host
+    /// whose cgroup2 mount the caller is not in works as a v1 one (its
+    /// unified hierarchy would only have got membership); nothing at all
+    /// is an error.
+    pub(crate) fn new(layout: Layout, v1: Vec<Hierarchy>, unified: Option<Hierarchy>) -> Result<Hierarchies> {
+        match (layout, unified) {
+            (Layout::V2, Some(unified)) => Ok(Hierarchies::V2 { unified }),
+            (Layout::Hybrid, Some(unified)) => Ok(Hierarchies::Hybrid { v1, unified }),
+            (Layout::V1 | Layout::Hybrid, _) if !v1.is_empty() => Ok(Hierarchies::V1 { v1 }),
+            _ => Err(Error::NoHierarchy),
+        }
+    }
+
+    pub fn layout(&self) -> Layout {
+        match self {
+            Hierarchies::V1 { .. } => Layout::V1,
+            Hierarchies::Hybrid { .. } => Layout::Hybrid,
+            Hierarchies::V2 { .. } => Layout::V2,
+        }
+    }
+
+    /// The v1 hierarchies (none on v2).
+    pub fn v1(&self) -> &[Hierarchy] {
+        match self {
+            Hierarchies::V1 { v1 } | Hierarchies::Hybrid { v1, .. } => v1,
+            Hierarchies::V2 { .. } => &[],
+        }
+    }
+
+    /// The unified hierarchy (v2, or a hybrid host's cgroup2 mount).
+    pub fn unified(&self) -> Option<&Hierarchy> {
+        match self {
+            Hierarchies::V1 { .. } => None,
+            Hierarchies::Hybrid { unified, .. } | Hierarchies::V2 { unified } => Some(unified),
+        }
+    }
+
+    /// Every hierarchy, v1 first.
+    pub fn iter(&self) -> impl Iterator<Item = &Hierarchy> {
+        self.v1().iter().chain(self.unified())
+    }
+
+    /// Every hierarchy, v1 first, to change.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Hierarchy> {
+        let (v1, unified): (&mut [Hierarchy], Option<&mut Hierarchy>) = match self {
+            Hierarchies::V1 { v1 } => (v1, None),
+            Hierarchies::Hybrid { v1, unified } => (v1, Some(unified)),
+            Hierarchies::V2 { unified } => (&mut [], Some(unified)),
+        };
+        v1.iter_mut().chain(unified)
+    }
+}
+
+/// The directory of the hierarchy among `hs` that holds v1 `controller`
+/// (`memory`, `name=systemd`).
+pub(crate) fn controller_dir<'a>(hs: &'a [Hierarchy], controller: &str) -> Option<&'a Path> {
+    hs.iter().find(|h| h.controllers.iter().any(|c| c == controller)).map(|h| h.path.as_path())
+}
+
 /// Inner path for the cgroupfs driver: the cleaned `cgroupsPath`, or the
 /// container id (relative, under the caller's cgroup) as runc does.
 pub(crate) fn inner_path(cgroups_path: Option<&str>, id: &str) -> Result<String> {
@@ -157,11 +233,7 @@ pub(crate) fn inner_path(cgroups_path: Option<&str>, id: &str) -> Result<String>
 
 /// Resolve the container's directories: v1 hierarchies (every controller
 /// and named hierarchy the caller belongs to) and the unified one.
-pub(crate) fn resolve_with(
-    mounts: &[CgroupMount],
-    own: &[ProcCgroup],
-    inner: &str,
-) -> Result<(Layout, Vec<Hierarchy>, Option<Hierarchy>)> {
+pub(crate) fn resolve_with(mounts: &[CgroupMount], own: &[ProcCgroup], inner: &str) -> Result<Hierarchies> {
     let layout = layout_of(mounts)?;
     let absolute = inner.starts_with('/');
     let mut v1 = Vec::new();
@@ -200,28 +272,22 @@ pub(crate) fn resolve_with(
         }
         _ => None,
     };
-    if v1.is_empty() && unified.is_none() {
-        return Err(Error::NoHierarchy);
-    }
-    Ok((layout, v1, unified))
+    Hierarchies::new(layout, v1, unified)
 }
 
 /// The caller's own cgroup in every hierarchy (where a rootless container
 /// without a cgroup of its own stays).
-pub(crate) fn own_with(
-    mounts: &[CgroupMount],
-    own: &[ProcCgroup],
-) -> Result<(Layout, Vec<Hierarchy>, Option<Hierarchy>)> {
-    let (layout, mut v1, mut unified) = resolve_with(mounts, own, "")?;
-    if let (Some(u), Some(mount), Some(line)) =
-        (unified.as_mut(), mounts.iter().find(|m| m.unified), own.iter().find(|l| l.controllers.is_empty()))
+pub(crate) fn own_with(mounts: &[CgroupMount], own: &[ProcCgroup]) -> Result<Hierarchies> {
+    let mut hs = resolve_with(mounts, own, "")?;
+    if let (Hierarchies::Hybrid { unified: u, .. } | Hierarchies::V2 { unified: u }, Some(mount), Some(line)) =
+        (&mut hs, mounts.iter().find(|m| m.unified), own.iter().find(|l| l.controllers.is_empty()))
     {
         u.path = join_in_mount(mount, &line.path);
     }
-    for h in v1.iter_mut().chain(unified.iter_mut()) {
+    for h in hs.iter_mut() {
         h.path = h.path.components().collect();
     }
-    Ok((layout, v1, unified))
+    Ok(hs)
 }
 
 /// The topmost missing directory between the mountpoint and `path`.
@@ -274,14 +340,13 @@ mod tests {
     fn own_cgroup_dirs() {
         let m = parse_mountinfo(MOUNTINFO);
         let own = parse_proc_cgroup(PROC);
-        let (_, v1, uni) = own_with(&m, &own).unwrap();
-        for h in v1.iter().chain(uni.iter()) {
+        let hs = own_with(&m, &own).unwrap();
+        for h in hs.iter() {
             assert!(!h.path.to_string_lossy().ends_with('/'), "{}", h.path.display());
             assert!(h.path.starts_with(&h.mountpoint));
         }
-        let (_, _, uni) = resolve_with(&m, &own, "x").unwrap();
-        let (_, _, own_uni) = own_with(&m, &own).unwrap();
-        assert_eq!(uni.unwrap().path.parent(), Some(own_uni.unwrap().path.as_path()));
+        let uni = resolve_with(&m, &own, "x").unwrap();
+        assert_eq!(uni.unified().unwrap().path.parent(), Some(hs.unified().unwrap().path.as_path()));
     }
 
     #[test]
@@ -298,9 +363,9 @@ mod tests {
     fn resolves_absolute_and_relative() {
         let m = parse_mountinfo(MOUNTINFO);
         let own = parse_proc_cgroup(PROC);
-        let (layout, v1, uni) = resolve_with(&m, &own, "/cgtest").unwrap();
-        assert_eq!(layout, Layout::Hybrid);
-        let dirs: Vec<_> = v1.iter().map(|h| h.path.clone()).collect();
+        let hs = resolve_with(&m, &own, "/cgtest").unwrap();
+        assert_eq!(hs.layout(), Layout::Hybrid);
+        let dirs: Vec<_> = hs.v1().iter().map(|h| h.path.clone()).collect();
         assert_eq!(
             dirs,
             vec![
@@ -310,23 +375,22 @@ mod tests {
                 PathBuf::from("/sys/fs/cgroup/net cls/cgtest"),
             ]
         );
-        assert_eq!(uni.unwrap().path, PathBuf::from("/sys/fs/cgroup/unified/cgtest"));
+        assert_eq!(hs.unified().unwrap().path, PathBuf::from("/sys/fs/cgroup/unified/cgtest"));
 
-        let (_, v1, uni) = resolve_with(&m, &own, "rel/c").unwrap();
-        assert_eq!(v1[1].path, PathBuf::from("/sys/fs/cgroup/memory/process_api/x/rel/c"));
-        assert_eq!(v1[3].path, PathBuf::from("/sys/fs/cgroup/net cls/n/rel/c"));
+        let hs = resolve_with(&m, &own, "rel/c").unwrap();
+        assert_eq!(hs.v1()[1].path, PathBuf::from("/sys/fs/cgroup/memory/process_api/x/rel/c"));
+        assert_eq!(hs.v1()[3].path, PathBuf::from("/sys/fs/cgroup/net cls/n/rel/c"));
         // hybrid: relative to our own unified cgroup, as runc's v1 driver
-        assert_eq!(uni.unwrap().path, PathBuf::from("/sys/fs/cgroup/unified/u/rel/c"));
+        assert_eq!(hs.unified().unwrap().path, PathBuf::from("/sys/fs/cgroup/unified/u/rel/c"));
     }
 
     #[test]
     fn pure_v2_relative_goes_under_parent() {
         let m = parse_mountinfo("1 0 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
         let own = parse_proc_cgroup("0::/user.slice/session-1.scope\n");
-        let (layout, v1, uni) = resolve_with(&m, &own, "ctr").unwrap();
-        assert_eq!(layout, Layout::V2);
-        assert!(v1.is_empty());
-        assert_eq!(uni.unwrap().path, PathBuf::from("/sys/fs/cgroup/user.slice/ctr"));
+        let hs = resolve_with(&m, &own, "ctr").unwrap();
+        let Hierarchies::V2 { unified } = hs else { panic!("{hs:?}") };
+        assert_eq!(unified.path, PathBuf::from("/sys/fs/cgroup/user.slice/ctr"));
     }
 
     #[test]
@@ -334,8 +398,8 @@ mod tests {
         // inside a cgroup namespace / bind of a sub-tree
         let m = parse_mountinfo("1 0 0:1 /a /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
         let own = parse_proc_cgroup("0::/a/b\n");
-        let (_, _, uni) = resolve_with(&m, &own, "c").unwrap();
-        assert_eq!(uni.unwrap().path, PathBuf::from("/sys/fs/cgroup/c"));
+        let hs = resolve_with(&m, &own, "c").unwrap();
+        assert_eq!(hs.unified().unwrap().path, PathBuf::from("/sys/fs/cgroup/c"));
     }
 
     #[test]

@@ -182,25 +182,15 @@ fn v2_device_program_denies_for_real() {
         return;
     }
     let dir = base.join(format!("berth-test-bpf-{}", std::process::id()));
-    let cg = Cgroup {
-        layout: Layout::V2,
-        v1: Vec::new(),
-        unified: Some(Hierarchy {
-            controllers: Vec::new(),
-            mountpoint: base.into(),
-            path: dir.clone(),
-            create_from: None,
-        }),
-        systemd: None,
-    };
+    let cg = testutil::v2_cgroup(base, dir.clone());
     let _guard = Cleanup(cg.clone(), Vec::new());
     std::fs::create_dir(&dir).unwrap();
     let r: LinuxResources = serde_json::from_str(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#).unwrap();
     let plan = cg.plan(&r, true).unwrap();
     let (d, rules) = plan.bpf_devices.unwrap();
-    v2::attach_devices(&d, &rules).unwrap();
+    apply::attach_devices(&d, &rules).unwrap();
     // attaching again (an update) replaces the program rather than stacking
-    v2::attach_devices(&d, &rules).unwrap();
+    apply::attach_devices(&d, &rules).unwrap();
     let fd = fsops::open_path(&dir).unwrap();
     let ids =
         crate::sys::bpf::prog_query(std::os::fd::AsFd::as_fd(&fd), crate::sys::bpf::ATTACH_CGROUP_DEVICE).unwrap();

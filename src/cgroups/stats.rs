@@ -9,7 +9,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::fsops::{read, read_u64};
-use super::{Cgroup, Result};
+use super::paths::{controller_dir, Hierarchy};
+use super::Result;
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
@@ -213,9 +214,9 @@ fn v1_memory_entry(dir: &Path, prefix: &str) -> MemoryEntry {
     }
 }
 
-pub(crate) fn v1(cg: &Cgroup) -> Result<Stats> {
+pub(crate) fn v1(hs: &[Hierarchy]) -> Result<Stats> {
     let mut s = Stats::default();
-    if let Some(d) = cg.v1_dir("memory") {
+    if let Some(d) = controller_dir(hs, "memory") {
         s.memory.usage = v1_memory_entry(d, "memory");
         s.memory.swap = v1_memory_entry(d, "memory.memsw");
         s.memory.kernel = v1_memory_entry(d, "memory.kmem");
@@ -223,7 +224,7 @@ pub(crate) fn v1(cg: &Cgroup) -> Result<Stats> {
         s.memory.raw = keyed(d, "memory.stat");
         s.memory.cache = s.memory.raw.get("cache").copied().unwrap_or(0);
     }
-    if let Some(d) = cg.v1_dir("cpuacct") {
+    if let Some(d) = controller_dir(hs, "cpuacct") {
         s.cpu.usage.total = num(d, "cpuacct.usage");
         s.cpu.usage.percpu = list(d, "cpuacct.usage_percpu");
         s.cpu.usage.percpu_kernel = list(d, "cpuacct.usage_percpu_sys");
@@ -233,7 +234,7 @@ pub(crate) fn v1(cg: &Cgroup) -> Result<Stats> {
         s.cpu.usage.user = st.get("user").copied().unwrap_or(0) * 10_000_000;
         s.cpu.usage.kernel = st.get("system").copied().unwrap_or(0) * 10_000_000;
     }
-    if let Some(d) = cg.v1_dir("cpu") {
+    if let Some(d) = controller_dir(hs, "cpu") {
         let st = keyed(d, "cpu.stat");
         s.cpu.throttling = Throttling {
             periods: st.get("nr_periods").copied().unwrap_or(0),
@@ -241,7 +242,7 @@ pub(crate) fn v1(cg: &Cgroup) -> Result<Stats> {
             throttled_time: st.get("throttled_time").copied().unwrap_or(0),
         };
     }
-    if let Some(d) = cg.v1_dir("cpuset") {
+    if let Some(d) = controller_dir(hs, "cpuset") {
         s.cpuset.cpus = parse_cpu_list(&read(d.join("cpuset.cpus")).unwrap_or_default());
         s.cpuset.mems = parse_cpu_list(&read(d.join("cpuset.mems")).unwrap_or_default());
         s.cpuset.cpu_exclusive = num(d, "cpuset.cpu_exclusive");
@@ -255,14 +256,14 @@ pub(crate) fn v1(cg: &Cgroup) -> Result<Stats> {
         s.cpuset.sched_relax_domain_level =
             read(d.join("cpuset.sched_relax_domain_level")).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     }
-    if let Some(d) = cg.v1_dir("pids") {
+    if let Some(d) = controller_dir(hs, "pids") {
         s.pids.current = num(d, "pids.current");
         s.pids.limit = match num(d, "pids.max") {
             u64::MAX => 0,
             v => v,
         };
     }
-    if let Some(d) = cg.v1_dir("blkio") {
+    if let Some(d) = controller_dir(hs, "blkio") {
         let pick = |names: [&str; 3]| {
             names.iter().map(|n| read(d.join(n)).map(|t| parse_blkio(&t)).unwrap_or_default()).find(|v| !v.is_empty())
         };
@@ -279,7 +280,7 @@ pub(crate) fn v1(cg: &Cgroup) -> Result<Stats> {
         ])
         .unwrap_or_default();
     }
-    if let Some(d) = cg.v1_dir("hugetlb") {
+    if let Some(d) = controller_dir(hs, "hugetlb") {
         for size in hugepage_sizes(d, ".limit_in_bytes") {
             let h = Hugetlb {
                 usage: num(d, &format!("hugetlb.{size}.usage_in_bytes")),

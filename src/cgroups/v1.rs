@@ -7,19 +7,20 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oci_spec::runtime::{
-    LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxRdma, LinuxResources,
-};
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxResources};
 
+use super::convert::{self, cpu_is_empty, memory_is_empty};
 use super::fsops::{read, read_u64, write};
-use super::{convert, devices, Cgroup, Error, Layout, OnEinval, Plan, Result};
+use super::paths::{controller_dir, Hierarchy};
+use super::plan::{OnEinval, Plan};
+use super::{devices, Error, Result};
 
 fn unsupported(field: &str, reason: impl Into<String>) -> Error {
     Error::Unsupported { field: field.to_owned(), reason: reason.into() }
 }
 
-fn need<'a>(cg: &'a Cgroup, controller: &str, field: &str) -> Result<&'a Path> {
-    cg.v1_dir(controller)
+fn need<'a>(v1: &'a [Hierarchy], controller: &str, field: &str) -> Result<&'a Path> {
+    controller_dir(v1, controller)
         .ok_or_else(|| unsupported(field, format!("the `{controller}` controller is not mounted (cgroup v1)")))
 }
 
@@ -32,16 +33,9 @@ fn has(dir: &Path, file: &str, field: &str) -> Result<()> {
     }
 }
 
-pub(crate) fn memory_is_empty(m: &LinuxMemory) -> bool {
-    *m == LinuxMemory::default()
-}
-
-pub(crate) fn cpu_is_empty(c: &LinuxCpu) -> bool {
-    *c == LinuxCpu::default()
-}
-
-/// Plan every field of `r` for a v1 (or hybrid) host.
-pub(crate) fn plan(r: &LinuxResources, cg: &Cgroup, with_devices: bool) -> Result<Plan> {
+/// Plan every field of `r` but `unified` (the v2 files, which only a hybrid
+/// host's cgroup2 mount has) for the v1 hierarchies `cg`.
+pub(crate) fn plan(r: &LinuxResources, cg: &[Hierarchy], with_devices: bool) -> Result<Plan> {
     let mut p = Plan::default();
     if with_devices {
         let dir = need(cg, "devices", "devices")?;
@@ -87,12 +81,8 @@ pub(crate) fn plan(r: &LinuxResources, cg: &Cgroup, with_devices: bool) -> Resul
     }
     if let Some(rdma) = r.rdma().as_ref().filter(|m| !m.is_empty()) {
         let dir = need(cg, "rdma", "rdma")?;
-        plan_rdma(rdma, dir, "rdma.max", &mut p)?;
-    }
-    if let Some(u) = r.unified().as_ref().filter(|u| !u.is_empty()) {
-        match (&cg.layout, &cg.unified) {
-            (Layout::Hybrid, Some(h)) => super::v2::plan_unified(u, &h.path, &mut p)?,
-            _ => return Err(unsupported("unified", "unified resources need cgroup v2")),
+        for line in convert::rdma_lines(rdma)? {
+            p.write(dir, "rdma.max", line);
         }
     }
     Ok(p)
@@ -258,41 +248,13 @@ pub(crate) fn plan_hugetlb(limits: &[LinuxHugepageLimit], dir: &Path, p: &mut Pl
     Ok(())
 }
 
-fn plan_network(n: &LinuxNetwork, cg: &Cgroup, p: &mut Plan) -> Result<()> {
+fn plan_network(n: &LinuxNetwork, cg: &[Hierarchy], p: &mut Plan) -> Result<()> {
     if let Some(id) = n.class_id() {
         p.write(need(cg, "net_cls", "network.classID")?, "net_cls.classid", id);
     }
     for prio in n.priorities().iter().flatten() {
         let dir = need(cg, "net_prio", "network.priorities")?;
         p.write(dir, "net_prio.ifpriomap", format!("{} {}", prio.name(), prio.priority()));
-    }
-    Ok(())
-}
-
-/// `rdma.max` lines, shared with v2 (same file format).
-pub(crate) fn plan_rdma(
-    rdma: &std::collections::HashMap<String, LinuxRdma>,
-    dir: &Path,
-    file: &str,
-    p: &mut Plan,
-) -> Result<()> {
-    let mut devs: Vec<_> = rdma.iter().collect();
-    devs.sort_by(|a, b| a.0.cmp(b.0));
-    for (dev, l) in devs {
-        let mut line = dev.clone();
-        if let Some(h) = l.hca_handles() {
-            line.push_str(&format!(" hca_handle={h}"));
-        }
-        if let Some(o) = l.hca_objects() {
-            line.push_str(&format!(" hca_object={o}"));
-        }
-        if line == *dev {
-            return Err(Error::Invalid {
-                field: "rdma",
-                reason: format!("`{dev}` sets neither hcaHandles nor hcaObjects"),
-            });
-        }
-        p.write(dir, file, line);
     }
     Ok(())
 }

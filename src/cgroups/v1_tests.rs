@@ -3,49 +3,20 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::cgroups::paths::Hierarchy;
-
-fn res(json: &str) -> LinuxResources {
-    serde_json::from_str(json).unwrap()
-}
-
-/// A fake v1 host: one dir per controller holding the given files.
-fn fixture(files: &[(&str, &str)]) -> (tempfile::TempDir, Cgroup) {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut v1 = Vec::new();
-    for ctrl in ["cpu", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "net_cls", "net_prio"] {
-        let dir = tmp.path().join(ctrl).join("ctr");
-        std::fs::create_dir_all(&dir).unwrap();
-        v1.push(Hierarchy {
-            controllers: vec![ctrl.into()],
-            mountpoint: tmp.path().join(ctrl),
-            path: dir,
-            create_from: None,
-        });
-    }
-    for (f, v) in files {
-        let ctrl = f.split('.').next().unwrap();
-        let ctrl = if ctrl == "cgroup" { "memory" } else { ctrl };
-        std::fs::write(tmp.path().join(ctrl).join("ctr").join(f), v).unwrap();
-    }
-    (tmp, Cgroup { layout: Layout::V1, v1, unified: None, systemd: None })
-}
+use crate::cgroups::testutil::{hybrid_host, pairs, res, v1_host};
+use crate::cgroups::{Cgroup, Hierarchies};
 
 fn files(p: &Plan) -> Vec<(String, String)> {
     p.files()
 }
 
-fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
-}
-
 fn no_devices(cg: &Cgroup, r: &LinuxResources) -> Plan {
-    plan(r, cg, false).unwrap()
+    cg.plan(r, false).unwrap()
 }
 
 #[test]
 fn memory_new_cgroup_limit_then_swap() {
-    let (_t, cg) = fixture(&[
+    let (_t, cg) = v1_host(&[
         ("memory.limit_in_bytes", "9223372036854771712"),
         ("memory.memsw.limit_in_bytes", "9223372036854771712"),
         ("memory.kmem.tcp.limit_in_bytes", "9223372036854771712"),
@@ -70,7 +41,7 @@ fn memory_new_cgroup_limit_then_swap() {
 
 #[test]
 fn memory_raise_writes_swap_first() {
-    let (_t, cg) = fixture(&[("memory.limit_in_bytes", "1000"), ("memory.memsw.limit_in_bytes", "2000")]);
+    let (_t, cg) = v1_host(&[("memory.limit_in_bytes", "1000"), ("memory.memsw.limit_in_bytes", "2000")]);
     let p = no_devices(&cg, &res(r#"{"memory":{"limit":5000,"swap":8000}}"#));
     assert_eq!(files(&p), pairs(&[("memory.memsw.limit_in_bytes", "8000"), ("memory.limit_in_bytes", "5000")]));
     // unlimited memory implies unlimited swap
@@ -80,18 +51,18 @@ fn memory_raise_writes_swap_first() {
 
 #[test]
 fn memory_without_swap_accounting_warns() {
-    let (_t, cg) = fixture(&[("memory.limit_in_bytes", "1")]);
+    let (_t, cg) = v1_host(&[("memory.limit_in_bytes", "1")]);
     let p = no_devices(&cg, &res(r#"{"memory":{"limit":1000,"swap":2000,"kernelTCP":5,"useHierarchy":false}}"#));
     assert_eq!(files(&p), pairs(&[("memory.limit_in_bytes", "1000"), ("memory.use_hierarchy", "0")]));
     assert_eq!(p.warnings.len(), 2);
     assert!(matches!(p.writes[1].on_einval, OnEinval::Warn(_)));
-    assert!(plan(&res(r#"{"memory":{"swappiness":101}}"#), &cg, false).is_err());
+    assert!(cg.plan(&res(r#"{"memory":{"swappiness":101}}"#), false).is_err());
 }
 
 #[test]
 fn cpu_and_cpuset() {
     let (_t, cg) =
-        fixture(&[("cpu.cfs_burst_us", "0"), ("cpu.rt_period_us", "0"), ("cpu.rt_runtime_us", "0"), ("cpu.idle", "0")]);
+        v1_host(&[("cpu.cfs_burst_us", "0"), ("cpu.rt_period_us", "0"), ("cpu.rt_runtime_us", "0"), ("cpu.idle", "0")]);
     let r = res(r#"{"cpu":{"shares":512,"quota":50000,"period":100000,"burst":1000,"realtimePeriod":1000000,
         "realtimeRuntime":950000,"idle":1,"cpus":"0-1","mems":"0"}}"#);
     let p = no_devices(&cg, &r);
@@ -112,15 +83,15 @@ fn cpu_and_cpuset() {
     assert_eq!(p.writes[1].on_einval, OnEinval::RetryLast);
     assert!(p.writes[1].path.starts_with(cg.v1_dir("cpu").unwrap()));
     assert!(p.writes[7].path.starts_with(cg.v1_dir("cpuset").unwrap()));
-    assert!(plan(&res(r#"{"cpu":{"shares":1}}"#), &cg, false).is_err());
-    assert!(plan(&res(r#"{"cpu":{"quota":100,"burst":1000}}"#), &cg, false).is_err());
-    let (_t2, bare) = fixture(&[]);
-    assert!(matches!(plan(&res(r#"{"cpu":{"realtimeRuntime":5}}"#), &bare, false), Err(Error::Unsupported { .. })));
+    assert!(cg.plan(&res(r#"{"cpu":{"shares":1}}"#), false).is_err());
+    assert!(cg.plan(&res(r#"{"cpu":{"quota":100,"burst":1000}}"#), false).is_err());
+    let (_t2, bare) = v1_host(&[]);
+    assert!(matches!(bare.plan(&res(r#"{"cpu":{"realtimeRuntime":5}}"#), false), Err(Error::Unsupported { .. })));
 }
 
 #[test]
 fn pids_values() {
-    let (_t, cg) = fixture(&[]);
+    let (_t, cg) = v1_host(&[]);
     assert_eq!(files(&no_devices(&cg, &res(r#"{"pids":{"limit":32}}"#))), pairs(&[("pids.max", "32")]));
     assert_eq!(files(&no_devices(&cg, &res(r#"{"pids":{"limit":-1}}"#))), pairs(&[("pids.max", "max")]));
     assert_eq!(files(&no_devices(&cg, &res(r#"{"pids":{"limit":0}}"#))), pairs(&[("pids.max", "0")]));
@@ -140,7 +111,7 @@ fn blkio_cfq_and_bfq() {
         ("blkio.throttle.read_bps_device", ""),
         ("blkio.throttle.write_iops_device", ""),
     ];
-    let (_t, cg) = fixture(&all);
+    let (_t, cg) = v1_host(&all);
     assert_eq!(
         files(&no_devices(&cg, &r)),
         pairs(&[
@@ -153,16 +124,16 @@ fn blkio_cfq_and_bfq() {
         ])
     );
     // this host's kernel: bfq only, no leaf weights
-    let (_t, bfq) = fixture(&[("blkio.bfq.weight", "100")]);
+    let (_t, bfq) = v1_host(&[("blkio.bfq.weight", "100")]);
     let r2 = res(r#"{"blockIO":{"weight":300,"weightDevice":[{"major":8,"minor":0,"weight":500}]}}"#);
     assert_eq!(files(&no_devices(&bfq, &r2)), pairs(&[("blkio.bfq.weight", "300"), ("blkio.bfq.weight", "8:0 500")]));
-    assert!(matches!(plan(&r, &bfq, false), Err(Error::Unsupported { .. })));
+    assert!(matches!(bfq.plan(&r, false), Err(Error::Unsupported { .. })));
 }
 
 #[test]
 fn hugetlb_network_rdma_unified_need_their_controllers() {
-    let (_t, cg) = fixture(&[]);
-    let err = |j: &str| plan(&res(j), &cg, false).unwrap_err().to_string();
+    let (_t, cg) = v1_host(&[]);
+    let err = |j: &str| cg.plan(&res(j), false).unwrap_err().to_string();
     assert!(err(r#"{"hugepageLimits":[{"pageSize":"2MB","limit":1}]}"#).contains("hugetlb"));
     assert!(err(r#"{"rdma":{"mlx":{"hcaHandles":1}}}"#).contains("rdma"));
     assert!(err(r#"{"unified":{"memory.high":"1"}}"#).contains("cgroup v2"));
@@ -171,7 +142,7 @@ fn hugetlb_network_rdma_unified_need_their_controllers() {
 }
 
 #[test]
-fn hugetlb_with_rsvd_and_rdma() {
+fn hugetlb_with_rsvd() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     std::fs::write(d.join("hugetlb.2MB.limit_in_bytes"), "").unwrap();
@@ -187,50 +158,34 @@ fn hugetlb_with_rsvd_and_rdma() {
     let l: Vec<oci_spec::runtime::LinuxHugepageLimit> =
         serde_json::from_str(r#"[{"pageSize":"1GB","limit":1}]"#).unwrap();
     assert!(plan_hugetlb(&l, d, &mut p).is_err());
-    let mut p = Plan::default();
-    let rdma =
-        serde_json::from_str(r#"{"mlx5_1":{"hcaObjects":9},"mlx4_0":{"hcaHandles":2,"hcaObjects":2000}}"#).unwrap();
-    plan_rdma(&rdma, d, "rdma.max", &mut p).unwrap();
-    assert_eq!(
-        files(&p),
-        pairs(&[("rdma.max", "mlx4_0 hca_handle=2 hca_object=2000"), ("rdma.max", "mlx5_1 hca_object=9")])
-    );
 }
 
 #[test]
 fn devices_in_config_order_first() {
-    let (_t, cg) = fixture(&[]);
+    let (_t, cg) = v1_host(&[]);
     let r = res(
         r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"}]}"#,
     );
-    let p = plan(&r, &cg, true).unwrap();
+    let p = cg.plan(&r, true).unwrap();
     let f = files(&p);
     assert_eq!(f[0], ("devices.deny".to_string(), "a".to_string()));
     assert_eq!(f[1], ("devices.allow".to_string(), "c 10:229 rw".to_string()));
     assert_eq!(f.len(), 2 + devices::DEFAULT_ALLOWED.len());
     assert!(p.writes[0].path.starts_with(cg.v1_dir("devices").unwrap()));
     // no devices hierarchy on v1 is fatal (security), as in runc
-    let nodev = Cgroup { v1: cg.v1.iter().filter(|h| h.controllers[0] != "devices").cloned().collect(), ..cg.clone() };
-    assert!(plan(&r, &nodev, true).is_err());
-    assert!(plan(&r, &nodev, false).is_ok(), "update leaves devices alone");
+    let v1 = cg.hierarchies.v1().iter().filter(|h| h.controllers[0] != "devices").cloned().collect();
+    let nodev = Cgroup { hierarchies: Hierarchies::V1 { v1 }, ..cg.clone() };
+    assert!(nodev.plan(&r, true).is_err());
+    assert!(nodev.plan(&r, false).is_ok(), "update leaves devices alone");
 }
 
 #[test]
 fn hybrid_unified_keys_go_to_cgroup2_dir() {
-    let (t, mut cg) = fixture(&[]);
-    let u = t.path().join("unified/ctr");
-    std::fs::create_dir_all(&u).unwrap();
-    std::fs::write(u.join("hugetlb.2MB.max"), "max").unwrap();
-    cg.layout = Layout::Hybrid;
-    cg.unified = Some(Hierarchy {
-        controllers: vec![],
-        mountpoint: t.path().join("unified"),
-        path: u.clone(),
-        create_from: None,
-    });
+    let (_t, cg) = hybrid_host(&[], &["hugetlb.2MB.max"]);
+    let u = &cg.hierarchies.unified().unwrap().path;
     let p = no_devices(&cg, &res(r#"{"unified":{"hugetlb.2MB.max":"4194304"}}"#));
     assert_eq!(p.writes[0].path, u.join("hugetlb.2MB.max"));
-    assert!(plan(&res(r#"{"unified":{"memory.high":"1"}}"#), &cg, false).is_err());
+    assert!(cg.plan(&res(r#"{"unified":{"memory.high":"1"}}"#), false).is_err());
 }
 
 #[test]
@@ -250,7 +205,7 @@ fn cpuset_init_copies_from_parent() {
 }
 
 #[test]
-fn freezer_fixture() {
+fn freezer_v1_host() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("freezer.state"), "THAWED").unwrap();
     // a plain file reads back what we wrote, like a freezer that froze at once
@@ -262,7 +217,7 @@ fn freezer_fixture() {
 
 #[test]
 fn exec_sub_cgroups_per_controller_or_for_all() {
-    let (tmp, cg) = fixture(&[]);
+    let (tmp, cg) = v1_host(&[]);
     for d in ["cpu/ctr/a", "memory/ctr/b", "pids/ctr/b"] {
         std::fs::create_dir_all(tmp.path().join(d)).unwrap();
     }

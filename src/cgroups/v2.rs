@@ -1,19 +1,19 @@
 //! cgroup v2 (the unified hierarchy): per-controller planning functions
 //! converting OCI values the way runc does (`convert.rs`), the `unified`
-//! key/value files, controller delegation down the tree, `cgroup.freeze`, and
-//! attaching the device eBPF program (replacing the previous one).
+//! key/value files (also planned on a hybrid host's cgroup2 mount),
+//! controller delegation down the tree and `cgroup.freeze`. The device
+//! rules go into the plan for `apply.rs` to compile and attach.
 
 use std::collections::HashMap;
-use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxResources};
 
-use super::fsops::{open_path, read, read_u64, write};
-use super::v1::{cpu_is_empty, memory_is_empty};
-use super::{convert, devices, Error, Plan, Result};
-use crate::sys::bpf;
+use super::convert::{self, cpu_is_empty, memory_is_empty};
+use super::fsops::{read, read_u64, write};
+use super::plan::Plan;
+use super::{devices, Error, Result};
 
 fn unsupported(field: &str, reason: impl Into<String>) -> Error {
     Error::Unsupported { field: field.to_owned(), reason: reason.into() }
@@ -59,7 +59,9 @@ pub(crate) fn plan(r: &LinuxResources, dir: &Path, with_devices: bool) -> Result
     }
     if let Some(rdma) = r.rdma().as_ref().filter(|m| !m.is_empty()) {
         need(dir, "rdma.max", "rdma", "rdma")?;
-        super::v1::plan_rdma(rdma, dir, "rdma.max", &mut p)?;
+        for line in convert::rdma_lines(rdma)? {
+            p.write(dir, "rdma.max", line);
+        }
     }
     // Last, so explicit unified values win over converted ones (as runc).
     if let Some(u) = r.unified().as_ref().filter(|u| !u.is_empty()) {
@@ -279,24 +281,6 @@ pub(crate) fn freeze(dir: &Path, frozen: bool) -> Result<()> {
 pub(crate) fn is_frozen(dir: &Path) -> Result<bool> {
     let events = read(dir.join("cgroup.events"))?;
     Ok(events.lines().any(|l| l.trim() == "frozen 1"))
-}
-
-/// Compile `rules`, attach the program to `dir` with BPF_F_ALLOW_MULTI, then
-/// detach the programs that were attached before (an `update`), so there is
-/// never a moment without a device filter.
-pub(crate) fn attach_devices(dir: &Path, rules: &[devices::Rule]) -> Result<()> {
-    let insns = devices::bpf_program(rules);
-    let prog =
-        bpf::prog_load_cgroup_device(&insns, c"Apache").map_err(|(source, log)| Error::BpfLoad { log, source })?;
-    let cg = open_path(dir)?;
-    let err = |op| move |source| Error::Bpf { op, path: dir.to_owned(), source };
-    let old = bpf::prog_query(cg.as_fd(), bpf::ATTACH_CGROUP_DEVICE).map_err(err("query"))?;
-    bpf::prog_attach(cg.as_fd(), prog.as_fd(), bpf::ATTACH_CGROUP_DEVICE, bpf::F_ALLOW_MULTI).map_err(err("attach"))?;
-    for id in old {
-        let fd = bpf::prog_get_fd_by_id(id).map_err(err("open old"))?;
-        bpf::prog_detach(cg.as_fd(), fd.as_fd(), bpf::ATTACH_CGROUP_DEVICE).map_err(err("detach old"))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

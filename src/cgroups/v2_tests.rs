@@ -1,51 +1,15 @@
 //! Planned v2 writes (with v1->v2 conversions) against fixture directories.
 
 use super::*;
-
-fn res(json: &str) -> LinuxResources {
-    serde_json::from_str(json).unwrap()
-}
-
-/// A fake v2 cgroup dir holding the interface files of enabled controllers.
-fn fixture(files: &[&str]) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    for f in files {
-        std::fs::write(tmp.path().join(f), "").unwrap();
-    }
-    tmp
-}
-
-const ALL: &[&str] = &[
-    "memory.max",
-    "memory.low",
-    "memory.swap.max",
-    "memory.current",
-    "cpu.weight",
-    "cpu.max",
-    "cpu.max.burst",
-    "cpu.idle",
-    "cpuset.cpus",
-    "cpuset.mems",
-    "pids.max",
-    "io.weight",
-    "io.max",
-    "hugetlb.2MB.max",
-    "hugetlb.2MB.rsvd.max",
-    "rdma.max",
-    "memory.high",
-];
+use crate::cgroups::testutil::{pairs, res, v2_dir, V2_FILES};
 
 fn files(p: &Plan) -> Vec<(String, String)> {
     p.files()
 }
 
-fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
-}
-
 #[test]
 fn memory_conversions() {
-    let t = fixture(ALL);
+    let t = v2_dir(V2_FILES);
     let p = plan(
         &res(r#"{"memory":{"limit":1000,"swap":3000,"reservation":500,"kernelTCP":5,"swappiness":3,
         "disableOOMKiller":true}}"#),
@@ -65,17 +29,17 @@ fn memory_conversions() {
 
 #[test]
 fn memory_without_swap_file() {
-    let t = fixture(&["memory.max"]);
+    let t = v2_dir(&["memory.max"]);
     let p = plan(&res(r#"{"memory":{"limit":-1}}"#), t.path(), false).unwrap();
     assert_eq!(files(&p), pairs(&[("memory.max", "max")]));
     assert!(plan(&res(r#"{"memory":{"limit":10,"swap":20}}"#), t.path(), false).is_err());
-    let none = fixture(&[]);
+    let none = v2_dir(&[]);
     assert!(matches!(plan(&res(r#"{"memory":{"limit":10}}"#), none.path(), false), Err(Error::Unsupported { .. })));
 }
 
 #[test]
 fn check_before_update() {
-    let t = fixture(ALL);
+    let t = v2_dir(V2_FILES);
     std::fs::write(t.path().join("memory.current"), "5000").unwrap();
     assert!(plan(&res(r#"{"memory":{"limit":1000,"checkBeforeUpdate":true}}"#), t.path(), false).is_err());
     assert!(plan(&res(r#"{"memory":{"limit":1000}}"#), t.path(), false).is_ok());
@@ -84,7 +48,7 @@ fn check_before_update() {
 
 #[test]
 fn cpu_conversions() {
-    let t = fixture(ALL);
+    let t = v2_dir(V2_FILES);
     let p = plan(
         &res(r#"{"cpu":{"shares":1024,"quota":50000,"period":100000,"burst":1000,"idle":0,"cpus":"1","mems":"0"}}"#),
         t.path(),
@@ -111,7 +75,7 @@ fn cpu_conversions() {
 
 #[test]
 fn io_conversions() {
-    let t = fixture(ALL);
+    let t = v2_dir(V2_FILES);
     let r = res(r#"{"blockIO":{"weight":500,"leafWeight":10,"weightDevice":[{"major":8,"minor":0,"weight":1000}],
         "throttleReadBpsDevice":[{"major":8,"minor":0,"rate":600}],"throttleWriteBpsDevice":[{"major":8,"minor":0,"rate":700}],
         "throttleReadIOPSDevice":[{"major":8,"minor":0,"rate":10}],"throttleWriteIOPSDevice":[{"major":8,"minor":16,"rate":300}]}}"#);
@@ -128,14 +92,14 @@ fn io_conversions() {
         ])
     );
     assert_eq!(p.warnings.len(), 1);
-    let bfq = fixture(&["io.bfq.weight"]);
+    let bfq = v2_dir(&["io.bfq.weight"]);
     let p = plan(&res(r#"{"blockIO":{"weight":500}}"#), bfq.path(), false).unwrap();
     assert_eq!(files(&p), pairs(&[("io.bfq.weight", "500")]));
 }
 
 #[test]
 fn pids_hugetlb_rdma_unified() {
-    let t = fixture(ALL);
+    let t = v2_dir(V2_FILES);
     let r = res(r#"{"pids":{"limit":-1},"hugepageLimits":[{"pageSize":"2MB","limit":4194304}],
         "rdma":{"mlx4_0":{"hcaHandles":2}},"unified":{"memory.high":"123","cpu.weight":"7"}}"#);
     let p = plan(&r, t.path(), false).unwrap();
@@ -160,7 +124,7 @@ fn pids_hugetlb_rdma_unified() {
 
 #[test]
 fn devices_become_a_bpf_plan() {
-    let t = fixture(ALL);
+    let t = v2_dir(V2_FILES);
     let r = res(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#);
     let p = plan(&r, t.path(), true).unwrap();
     let (dir, rules) = p.bpf_devices.unwrap();
@@ -185,7 +149,7 @@ fn enables_controllers_down_to_parent() {
 }
 
 #[test]
-fn freeze_fixture() {
+fn freeze_v2_dir() {
     let t = tempfile::tempdir().unwrap();
     std::fs::write(t.path().join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
     freeze(t.path(), true).unwrap();

@@ -22,6 +22,24 @@ pub struct Args {
     /// Leave the container running after checkpointing
     #[arg(long = "leave-running")]
     pub leave_running: bool,
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// CRIU writes \0 to this descriptor once lazy-pages is ready
+    #[arg(long = "status-fd", value_name = "FD", default_value_t = -1, allow_negative_numbers = true)]
+    pub status_fd: i32,
+    /// ADDRESS:PORT of the page server
+    #[arg(long = "page-server", value_name = "ADDRESS:PORT")]
+    pub page_server: Option<String>,
+    /// Dump the container's memory only, leave it running after this
+    #[arg(long = "pre-dump")]
+    pub pre_dump: bool,
+    /// The container id
+    pub id: String,
+}
+
+/// The CRIU options `checkpoint` and `restore` share (runc's flags).
+#[derive(Debug, clap::Args)]
+pub struct CriuArgs {
     /// Allow open TCP connections
     #[arg(long = "tcp-established")]
     pub tcp_established: bool,
@@ -31,21 +49,9 @@ pub struct Args {
     /// Allow shell jobs
     #[arg(long = "shell-job")]
     pub shell_job: bool,
-    /// Use userfaultfd to restore memory pages lazily
-    #[arg(long = "lazy-pages")]
-    pub lazy_pages: bool,
-    /// CRIU writes \0 to this descriptor once lazy-pages is ready
-    #[arg(long = "status-fd", value_name = "FD", default_value_t = -1, allow_negative_numbers = true)]
-    pub status_fd: i32,
-    /// ADDRESS:PORT of the page server
-    #[arg(long = "page-server", value_name = "ADDRESS:PORT")]
-    pub page_server: Option<String>,
     /// Handle file locks, for safety
     #[arg(long = "file-locks")]
     pub file_locks: bool,
-    /// Dump the container's memory only, leave it running after this
-    #[arg(long = "pre-dump")]
-    pub pre_dump: bool,
     /// Cgroups mode: soft (default), full or strict
     #[arg(long = "manage-cgroups-mode", value_name = "MODE")]
     pub manage_cgroups_mode: Option<String>,
@@ -55,8 +61,25 @@ pub struct Args {
     /// Enable auto deduplication of memory images
     #[arg(long = "auto-dedup")]
     pub auto_dedup: bool,
-    /// The container id
-    pub id: String,
+    /// Use userfaultfd to restore memory pages lazily
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+}
+
+impl CriuArgs {
+    /// The options they stand for, checked.
+    pub(super) fn common(&self) -> Result<Common> {
+        Ok(Common {
+            tcp_established: self.tcp_established,
+            ext_unix_sk: self.ext_unix_sk,
+            shell_job: self.shell_job,
+            file_locks: self.file_locks,
+            manage_cgroups_mode: self.manage_cgroups_mode.as_deref().map(plan::parse_cg_mode).transpose()?,
+            empty_ns: plan::parse_empty_ns(&self.empty_ns)?,
+            auto_dedup: self.auto_dedup,
+            lazy_pages: self.lazy_pages,
+        })
+    }
 }
 
 /// `--page-server ADDRESS:PORT`.
@@ -88,16 +111,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         pre_dump: a.pre_dump,
         status_fd: (a.status_fd >= 0).then_some(a.status_fd),
         page_server: a.page_server.as_deref().map(parse_page_server).transpose()?,
-        common: Common {
-            tcp_established: a.tcp_established,
-            ext_unix_sk: a.ext_unix_sk,
-            shell_job: a.shell_job,
-            file_locks: a.file_locks,
-            manage_cgroups_mode: a.manage_cgroups_mode.as_deref().map(plan::parse_cg_mode).transpose()?,
-            empty_ns: plan::parse_empty_ns(&a.empty_ns)?,
-            auto_dedup: a.auto_dedup,
-            lazy_pages: a.lazy_pages,
-        },
+        common: a.criu.common()?,
     };
     if o.status_fd.is_some() && !o.common.lazy_pages {
         return Err(Error::Usage("--status-fd is only used with --lazy-pages".into()));

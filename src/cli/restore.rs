@@ -7,8 +7,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
+use super::checkpoint::CriuArgs;
 use super::Globals;
-use crate::criu::plan::{self, Common};
 use crate::criu::restore::{self, Options};
 use crate::error::{Context, Error, Result};
 use crate::process::parent;
@@ -24,21 +24,8 @@ pub struct Args {
     /// Path for saving work files and logs (default: the image path)
     #[arg(long = "work-path", value_name = "PATH")]
     pub work_path: Option<PathBuf>,
-    /// Allow open TCP connections
-    #[arg(long = "tcp-established")]
-    pub tcp_established: bool,
-    /// Allow external unix sockets
-    #[arg(long = "ext-unix-sk")]
-    pub ext_unix_sk: bool,
-    /// Allow shell jobs
-    #[arg(long = "shell-job")]
-    pub shell_job: bool,
-    /// Handle file locks, for safety
-    #[arg(long = "file-locks")]
-    pub file_locks: bool,
-    /// Cgroups mode: soft (default), full or strict
-    #[arg(long = "manage-cgroups-mode", value_name = "MODE")]
-    pub manage_cgroups_mode: Option<String>,
+    #[command(flatten)]
+    pub criu: CriuArgs,
     /// Path to the bundle directory
     #[arg(short = 'b', long, default_value = ".")]
     pub bundle: PathBuf,
@@ -56,15 +43,6 @@ pub struct Args {
     /// itself, without pivot_root
     #[arg(long = "no-pivot")]
     pub no_pivot: bool,
-    /// Create a namespace, but don't restore its properties (network)
-    #[arg(long = "empty-ns", value_name = "NS")]
-    pub empty_ns: Vec<String>,
-    /// Enable auto deduplication of memory images
-    #[arg(long = "auto-dedup")]
-    pub auto_dedup: bool,
-    /// Use userfaultfd to restore memory pages lazily
-    #[arg(long = "lazy-pages")]
-    pub lazy_pages: bool,
     /// LSM profile for the restored processes, as TYPE:NAME
     #[arg(long = "lsm-profile", value_name = "TYPE:NAME")]
     pub lsm_profile: Option<String>,
@@ -88,16 +66,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
         rootless: g.rootless,
         lsm_profile: a.lsm_profile,
         lsm_mount_context: a.lsm_mount_context,
-        common: Common {
-            tcp_established: a.tcp_established,
-            ext_unix_sk: a.ext_unix_sk,
-            shell_job: a.shell_job,
-            file_locks: a.file_locks,
-            manage_cgroups_mode: a.manage_cgroups_mode.as_deref().map(plan::parse_cg_mode).transpose()?,
-            empty_ns: plan::parse_empty_ns(&a.empty_ns)?,
-            auto_dedup: a.auto_dedup,
-            lazy_pages: a.lazy_pages,
-        },
+        common: a.criu.common()?,
     };
     let bundle = crate::spec::load::load_bundle(&a.bundle)?;
     let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);

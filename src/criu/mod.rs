@@ -30,7 +30,7 @@ mod swrk;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::error::os_msg;
+use crate::error::os::os_msg;
 
 /// Errors of talking to CRIU.
 #[derive(Debug, thiserror::Error)]

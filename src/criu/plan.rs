@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::LinuxNamespaceType;
 
 use super::proto::{CgMode, Opts};
-use crate::cgroups::{Cgroup, Layout};
+use crate::cgroups::Cgroup;
 use crate::error::{Error, Result};
 use crate::rootfs::plan::{Kind, RootfsPlan};
 
@@ -185,7 +185,8 @@ pub fn dump_opts(c: &Container<'_>, common: &Common, f: &DumpFacts, leave_runnin
     }
     // CRIU freezes the tasks with the cgroup freezer (a paused container
     // stays paused), rather than with ptrace one by one.
-    o.freeze_cgroup = c.cgroup.and_then(freezer_dir).map(path_str);
+    // CRIU freezes the container with its cgroup's freezer.
+    o.freeze_cgroup = c.cgroup.and_then(Cgroup::freezer_dir).map(path_str);
     if let Some(parent) = &f.parent {
         o.parent_img = Some(parent.clone());
         o.track_mem = true;
@@ -204,14 +205,6 @@ pub fn dump_opts(c: &Container<'_>, common: &Common, f: &DumpFacts, leave_runnin
         o.ext_mnt.push((path_str(&d), path_str(&d)));
     }
     o
-}
-
-/// The directory CRIU freezes: the v1 freezer's, or the cgroup on pure v2.
-pub fn freezer_dir(cg: &Cgroup) -> Option<&Path> {
-    match (cg.layout, &cg.unified) {
-        (Layout::V2, Some(h)) => Some(h.path.as_path()),
-        _ => cg.v1_dir("freezer"),
-    }
 }
 
 /// What `restore` prepared.
@@ -289,9 +282,10 @@ pub fn cgroup_roots(cg: &Cgroup) -> Vec<(Option<String>, String)> {
         let r = h.path.strip_prefix(&h.mountpoint).unwrap_or(&h.path);
         format!("/{}", r.to_string_lossy().trim_start_matches('/'))
     };
-    let Some(default) = cg.unified.as_ref().or(cg.v1.first()).map(rel) else { return Vec::new() };
+    let hs = &cg.hierarchies;
+    let Some(default) = hs.unified().or(hs.v1().first()).map(rel) else { return Vec::new() };
     let mut out = vec![(None, default.clone())];
-    for h in &cg.v1 {
+    for h in hs.v1() {
         let path = rel(h);
         if path != default {
             out.extend(h.controllers.iter().map(|c| (Some(c.clone()), path.clone())));
@@ -312,7 +306,7 @@ pub fn parse_descriptors(data: &[u8]) -> std::result::Result<Vec<String>, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cgroups::Hierarchy;
+    use crate::cgroups::testutil::hybrid_paths;
 
     fn spec(json: &str) -> oci_spec::runtime::Spec {
         crate::spec::load::parse_spec(json.as_bytes()).unwrap()
@@ -327,21 +321,6 @@ mod tests {
                                {"type":"uts","path":"/proc/1/ns/uts"}],
                  "maskedPaths":["/proc/kcore","/proc/acpi"]}}"#;
 
-    fn hybrid(rel: &str) -> Cgroup {
-        let h = |ctl: &[&str], m: &str| Hierarchy {
-            controllers: ctl.iter().map(|s| s.to_string()).collect(),
-            mountpoint: PathBuf::from(m),
-            path: PathBuf::from(m).join(rel.trim_start_matches('/')),
-            create_from: None,
-        };
-        Cgroup {
-            layout: Layout::Hybrid,
-            v1: vec![h(&["cpu", "cpuacct"], "/sys/fs/cgroup/cpu,cpuacct"), h(&["freezer"], "/sys/fs/cgroup/freezer")],
-            unified: Some(h(&[], "/sys/fs/cgroup/unified")),
-            systemd: None,
-        }
-    }
-
     fn with<T>(cg: &Cgroup, f: impl FnOnce(&Container<'_>) -> T) -> T {
         let s = spec(CONFIG);
         let rootfs = crate::rootfs::plan::plan(&s, Path::new("/b")).unwrap();
@@ -351,7 +330,7 @@ mod tests {
 
     #[test]
     fn dump_names_external_mounts_namespaces_and_freezer() {
-        let cg = hybrid("/c1");
+        let cg = hybrid_paths("/c1");
         let facts = DumpFacts {
             pid: 42,
             images_dir_fd: 5,
@@ -386,7 +365,7 @@ mod tests {
 
     #[test]
     fn pre_dump_names_no_mounts() {
-        let cg = hybrid("/c1");
+        let cg = hybrid_paths("/c1");
         let facts = DumpFacts {
             pid: 1,
             images_dir_fd: 3,
@@ -404,7 +383,7 @@ mod tests {
 
     #[test]
     fn restore_maps_mounts_to_new_sources_and_cgroups() {
-        let cg = hybrid("/new-id");
+        let cg = hybrid_paths("/new-id");
         let facts = RestoreFacts {
             images_dir_fd: 3,
             work_dir_fd: None,
@@ -427,14 +406,16 @@ mod tests {
 
     #[test]
     fn cgroup_roots_per_controller_when_paths_differ() {
-        let mut cg = hybrid("/a");
-        cg.v1[1].path = "/sys/fs/cgroup/freezer/b".into();
+        let mut cg = hybrid_paths("/a");
+        if let Some(freezer) = cg.hierarchies.iter_mut().nth(1) {
+            freezer.path = "/sys/fs/cgroup/freezer/b".into();
+        }
         assert_eq!(cgroup_roots(&cg), [(None, "/a".to_string()), (Some("freezer".to_string()), "/b".to_string())]);
     }
 
     #[test]
     fn config_file_annotation() {
-        let cg = hybrid("/a");
+        let cg = hybrid_paths("/a");
         let s = spec(r#"{"ociVersion":"1.0.2","root":{"path":"r"},"annotations":{"org.criu.config":""}}"#);
         let rootfs = crate::rootfs::plan::plan(&s, Path::new("/b")).unwrap();
         let ns = crate::namespaces::plan(None).unwrap();

@@ -25,6 +25,7 @@ use super::{swrk, Criu};
 use crate::cgroups::Cgroup;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Stage};
+use crate::process::launch;
 use crate::process::parent::{self, Cleanup};
 use crate::rootfs::plan::{Kind, RootfsPlan};
 use crate::spec::load::Bundle;
@@ -215,7 +216,7 @@ pub fn restore(
     stored.creating = false;
     dir.save(&stored)?;
     if let Some(p) = &o.pid_file {
-        parent::write_pid_file(p, pid)?;
+        launch::write_pid_file(p, pid)?;
     }
     cleanup.armed = false;
     drop(cleanup);

@@ -99,7 +99,7 @@ impl Session {
             if !resp.success {
                 let why = match (&resp.cr_errmsg, resp.cr_errno) {
                     (Some(m), _) if !m.is_empty() => m.clone(),
-                    (_, Some(e)) if e != 0 => crate::error::errno_text(e),
+                    (_, Some(e)) if e != 0 => crate::error::os::errno_text(e),
                     _ => String::new(),
                 };
                 return Err(self.failed(resp.kind, why).into());

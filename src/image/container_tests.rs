@@ -2,20 +2,18 @@ use super::*;
 use crate::image::budget::Budget;
 use crate::image::lifecycle::remove_bundle;
 use crate::image::overlay::is_mountpoint;
-use crate::image::testutil::{gzip, Layout, TarBuilder, GZIP};
+use crate::image::testutil::{layout_of, TarBuilder};
 use crate::image::{open_image, ImageRef, Platform};
 use serde_json::json;
 
 fn image(dir: &Path) -> Image {
-    let lay = Layout::new(dir);
     let l1 = TarBuilder::new()
         .file("etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0o644)
         .file("etc/group", "root:x:0:\n", 0o644)
         .file("f", "1", 0o644)
         .finish();
     let l2 = TarBuilder::new().file(".wh.f", "", 0o644).file("g", "2", 0o644).finish();
-    let m = lay.image(&[(l1.clone(), GZIP, gzip(&l1)), (l2.clone(), GZIP, gzip(&l2))], "amd64", json!({"Cmd": ["sh"]}));
-    lay.index(vec![m]);
+    layout_of(dir, "latest", &[("amd64", vec![l1, l2])], json!({"Cmd": ["sh"]}));
     open_image(&ImageRef::parse(&dir.display().to_string()).unwrap(), &Platform::parse("linux/amd64").unwrap(), false)
         .unwrap()
 }

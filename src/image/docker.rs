@@ -9,11 +9,10 @@ use oci_spec::image::{Digest, ImageConfiguration};
 use serde::Deserialize;
 
 use super::blob::{parse_digest, read_verified, sha256_of};
-use super::layout::{build_layers, parse_config, Image};
+use super::model::{build_layers, parse_config, Image, TagInfo};
 use super::platform::Platform;
 use super::reference::Selector;
 use super::source::Source;
-use super::tags::TagInfo;
 use super::{Error, Result};
 
 #[derive(Debug, Deserialize)]
@@ -65,8 +64,7 @@ pub fn tags(src: &Source, name: &str) -> Result<Vec<TagInfo>> {
     let mut out = Vec::new();
     for e in read_entries(src, name)? {
         let (digest, cfg) = read_config(src, &e)?;
-        let platform =
-            Platform { os: cfg.os().to_string(), arch: cfg.architecture().to_string(), variant: cfg.variant().clone() };
+        let platform = Platform::of_config(&cfg);
         let tags: Vec<Option<String>> = match e.repo_tags.as_deref() {
             Some(t) if !t.is_empty() => t.iter().cloned().map(Some).collect(),
             _ => vec![None],

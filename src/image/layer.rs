@@ -10,40 +10,9 @@ use std::sync::Arc;
 
 use super::blob::{HashingReader, VerifyingReader};
 use super::budget::Budget;
-use super::layout::LayerDesc;
+use super::model::{Compression, LayerDesc};
 use super::source::Source;
 use super::{Error, Result};
-
-/// How a layer blob is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Zstd,
-    /// Unknown from metadata (docker-archive): sniff the magic bytes.
-    Detect,
-}
-
-impl Compression {
-    /// The compression a layer media type implies; unknown types are errors.
-    pub fn for_media_type(mt: &str) -> Result<Self> {
-        Ok(match mt {
-            "application/vnd.oci.image.layer.v1.tar"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar"
-            | "application/vnd.docker.image.rootfs.diff.tar"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar" => Compression::None,
-            "application/vnd.oci.image.layer.v1.tar+gzip"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
-            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Compression::Gzip,
-            "application/vnd.oci.image.layer.v1.tar+zstd"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
-            | "application/vnd.docker.image.rootfs.diff.tar.zstd" => Compression::Zstd,
-            "" => Compression::Detect,
-            other => return Err(Error::MediaType(other.to_string())),
-        })
-    }
-}
 
 /// Counts compressed bytes for progress display.
 struct Counting<R> {

@@ -1,20 +1,20 @@
-//! Resolving a reference to one image: the layout's `index.json`, tags
-//! (`org.opencontainers.image.ref.name`), nested indexes, platform selection,
-//! then the manifest and config, every blob verified. The result, [`Image`],
-//! lists the layers with their diff_ids and chain IDs, ready to apply.
+//! The OCI image layout reader (a directory or an `oci-archive:` tar):
+//! the layout's `index.json`, tags (`org.opencontainers.image.ref.name`),
+//! nested indexes, platform selection, then the manifest and config, every
+//! blob verified. The result is the model's [`Image`], whose layers carry
+//! their diff_ids and chain IDs, ready to apply.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use oci_spec::image::{Descriptor, Digest, ImageConfiguration, ImageIndex, ImageManifest, MediaType};
+use oci_spec::image::{Descriptor, Digest, ImageIndex, ImageManifest, MediaType};
 
-use super::blob::{parse_digest, read_verified, sha256_of};
-use super::layer::Compression;
+use super::blob::read_verified;
+use super::model::{build_layers, parse_config, Image};
 use super::platform::{self, Platform};
-use super::reference::{ImageRef, Selector, Transport};
-use super::source::Source;
-use super::tarindex::TarIndex;
-use super::{docker, Error, Result};
+use super::reference::Selector;
+use super::source::{read_blob, Source};
+use super::{Error, Result};
 
 pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const MAX_DEPTH: usize = 8;
@@ -23,85 +23,6 @@ pub(crate) const INDEX_TYPES: [&str; 2] =
     ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
 pub(crate) const MANIFEST_TYPES: [&str; 2] =
     ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
-
-/// One layer of a resolved image.
-#[derive(Debug, Clone)]
-pub struct LayerDesc {
-    /// The file holding the blob inside the source.
-    pub path: String,
-    /// The blob's digest and size, when the format records them.
-    pub digest: Option<Digest>,
-    pub size: Option<u64>,
-    pub media_type: String,
-    pub compression: Compression,
-    /// Digest of the uncompressed tar, from the config.
-    pub diff_id: Digest,
-    /// The chain ID naming this layer and all below it (the store key).
-    pub chain_id: Digest,
-}
-
-/// A resolved image: config plus layers, and where to read their blobs.
-#[derive(Debug, Clone)]
-pub struct Image {
-    pub source: Arc<Source>,
-    pub name: String,
-    pub manifest_digest: Option<Digest>,
-    pub config_digest: Digest,
-    pub config: ImageConfiguration,
-    pub layers: Vec<LayerDesc>,
-}
-
-/// Chain IDs per image-spec `config.md`: ChainID(L0) = DiffID(L0),
-/// ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
-pub fn chain_ids(diff_ids: &[Digest]) -> Result<Vec<Digest>> {
-    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
-    for d in diff_ids {
-        let next = match out.last() {
-            None => d.clone(),
-            Some(prev) => parse_digest(&sha256_of(format!("{prev} {d}").as_bytes()))?,
-        };
-        out.push(next);
-    }
-    Ok(out)
-}
-
-pub(crate) fn open_source(r: &ImageRef) -> Result<(Source, Transport)> {
-    let path = &r.path;
-    let meta = std::fs::metadata(path).map_err(|e| super::Error::io("open image", path, e))?;
-    if meta.is_dir() {
-        return Ok((Source::Dir(path.clone()), Transport::Oci));
-    }
-    let idx = TarIndex::build(path)?;
-    let transport = match r.transport {
-        Transport::Auto if idx.contains("index.json") => Transport::OciArchive,
-        Transport::Auto if idx.contains("manifest.json") => Transport::DockerArchive,
-        Transport::Auto => {
-            return Err(Error::Reference {
-                reference: r.to_string(),
-                reason: "neither an OCI layout nor a docker archive".into(),
-            })
-        }
-        t => t,
-    };
-    Ok((Source::Tar(idx), transport))
-}
-
-/// Resolve `r` for platform `want`. `explicit` says the user asked for the
-/// platform, so a single-manifest image of another platform is an error.
-pub fn open_image(r: &ImageRef, want: &Platform, explicit: bool) -> Result<Image> {
-    let (source, transport) = open_source(r)?;
-    let source = Arc::new(source);
-    let name = r.to_string();
-    match transport {
-        Transport::DockerArchive => docker::open(source, &r.selector, &name),
-        _ => open_oci(source, &r.selector, &name, want, explicit),
-    }
-}
-
-pub(crate) fn read_blob(src: &Source, d: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
-    let (r, _) = src.open_blob(d)?;
-    read_verified(r, Some(d), size, d.as_ref())
-}
 
 fn is_index(desc: &Descriptor, body: Option<&[u8]>) -> bool {
     let mt = desc.media_type().to_string();
@@ -196,7 +117,10 @@ fn list<I: IntoIterator<Item = String>>(items: I) -> String {
     }
 }
 
-fn open_oci(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, explicit: bool) -> Result<Image> {
+/// Open the image `sel` picks from the OCI layout in `src`, for platform
+/// `want` (`explicit`: the user asked for it, so a single-manifest image of
+/// another platform is an error).
+pub(crate) fn open(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, explicit: bool) -> Result<Image> {
     let top = read_top_index(&src)?;
     let tag_of = |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME).cloned());
     let tags: BTreeSet<String> = top.manifests().iter().filter_map(tag_of).collect();
@@ -252,11 +176,7 @@ fn open_oci(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, expli
     let cbody = read_blob(&src, cdesc.digest(), Some(cdesc.size()))?;
     let config = parse_config(&cbody, cdesc.digest().as_ref())?;
 
-    let cplat = Platform {
-        os: config.os().to_string(),
-        arch: config.architecture().to_string(),
-        variant: config.variant().clone(),
-    };
+    let cplat = Platform::of_config(&config);
     if explicit && cands.len() == 1 && platform::select(&[Some(cplat.clone())], want).is_none() {
         return Err(Error::NoPlatform { wanted: want.to_string(), path: name.into(), available: cplat.to_string() });
     }
@@ -275,31 +195,6 @@ fn open_oci(src: Arc<Source>, sel: &Selector, name: &str, want: &Platform, expli
         config,
         layers,
     })
-}
-
-pub(crate) fn parse_config(body: &[u8], what: &str) -> Result<ImageConfiguration> {
-    ImageConfiguration::from_reader(body).map_err(|source| Error::Oci { what: format!("config `{what}`"), source })
-}
-
-/// Pair layer blobs with the config's diff_ids and compute chain IDs.
-pub(crate) fn build_layers(
-    config: &ImageConfiguration,
-    descs: Vec<(String, Option<Digest>, Option<u64>, String)>,
-    name: &str,
-) -> Result<Vec<LayerDesc>> {
-    let diff_ids = config.rootfs().diff_ids().iter().map(|d| parse_digest(d)).collect::<Result<Vec<_>>>()?;
-    if diff_ids.len() != descs.len() {
-        return Err(Error::LayerCount { path: name.into(), layers: descs.len(), diff_ids: diff_ids.len() });
-    }
-    let chains = chain_ids(&diff_ids)?;
-    descs
-        .into_iter()
-        .zip(diff_ids.into_iter().zip(chains))
-        .map(|((path, digest, size, media_type), (diff_id, chain_id))| {
-            let compression = Compression::for_media_type(&media_type)?;
-            Ok(LayerDesc { path, digest, size, media_type, compression, diff_id, chain_id })
-        })
-        .collect()
 }
 
 #[cfg(test)]

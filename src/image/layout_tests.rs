@@ -1,7 +1,7 @@
 use super::*;
 use crate::image::layer::apply_image_layer;
 use crate::image::testutil::{gzip, tagged, zstd, Layout, TarBuilder, GZIP, TAR, ZSTD};
-use crate::image::ApplyMode;
+use crate::image::{open_image, ApplyMode, ImageRef};
 use serde_json::json;
 
 fn layers() -> Vec<(Vec<u8>, &'static str, Vec<u8>)> {

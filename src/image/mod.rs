@@ -3,12 +3,14 @@
 //! per layer for the overlay store), converting the image config into a
 //! runtime `config.json`, and managing bundles made from the store.
 //!
-//! Map: `reference` (what the user typed) -> `source` (where blobs live: a
-//! directory or an indexed tar) -> `layout`/`docker` (index, platform pick,
-//! manifest, config) -> `layer` (decompress + verify) -> `apply` (tar entries
-//! onto a root, via `fsops` which resolves every path inside the root) ->
-//! `store`/`overlay`/`container` (layers once, overlay per bundle) and
-//! `bundle`/`user` (config.json).
+//! Map: `reference` (what the user typed) -> `open` (`open_image`: finds the
+//! files with `source`, a directory or an indexed tar, and picks the reader)
+//! -> `layout`/`docker` (the OCI layout and docker archive readers: index,
+//! platform pick, manifest, config) -> `model` (the [`Image`] both readers
+//! build: layers with diff_ids and chain IDs) -> `layer` (decompress +
+//! verify) -> `apply` (tar entries onto a root, via `fsops` which resolves
+//! every path inside the root) -> `store`/`overlay`/`container` (layers
+//! once, overlay per bundle) and `bundle`/`user` (config.json).
 
 mod apply;
 mod blob;
@@ -22,6 +24,8 @@ pub mod inspect;
 pub mod layer;
 pub mod layout;
 pub mod lifecycle;
+pub mod model;
+mod open;
 pub mod overlay;
 pub mod platform;
 pub mod progress;
@@ -39,6 +43,7 @@ pub mod user;
 
 pub use apply::{apply_layer, ApplyMode, ApplyStats};
 pub use error::{Error, Result};
-pub use layout::{open_image, Image, LayerDesc};
+pub use model::{Image, LayerDesc};
+pub use open::open_image;
 pub use platform::Platform;
 pub use reference::ImageRef;

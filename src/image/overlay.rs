@@ -62,8 +62,9 @@ pub fn mount_overlay(lowers: &[PathBuf], upper: &Path, work: &Path, target: &Pat
     r.map_err(|e| Error::sys("mount overlay on", target, e))
 }
 
-/// The file in an overlay bundle's mount point that says nothing is mounted.
-pub const NOT_MOUNTED: &str = ".imgtool-not-mounted";
+/// The file in an overlay bundle's mount point that says nothing is mounted
+/// (berth's bundle loader owns the name: it is what berth refuses).
+pub use crate::spec::load::NOT_MOUNTED;
 
 /// Names that runtimes mount file systems on: files here make them fail.
 const DECOYS: [&str; 3] = ["proc", "dev", "sys"];

@@ -62,6 +62,11 @@ impl Platform {
         }
     }
 
+    /// The platform an image config names.
+    pub fn of_config(c: &oci_spec::image::ImageConfiguration) -> Self {
+        Platform { os: c.os().to_string(), arch: c.architecture().to_string(), variant: c.variant().clone() }
+    }
+
     /// From an OCI descriptor's platform.
     pub fn from_oci(p: &oci_spec::image::Platform) -> Self {
         Platform {

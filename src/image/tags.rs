@@ -9,25 +9,14 @@
 use std::collections::HashMap;
 
 use oci_spec::image::Descriptor;
-use serde::Serialize;
 
-use super::layout::{open_source, parse_config, read_blob, read_top_index, Walk, INDEX_TYPES, REF_NAME};
+use super::layout::{read_top_index, Walk, INDEX_TYPES, REF_NAME};
+use super::model::parse_config;
+pub use super::model::TagInfo;
 use super::platform::Platform;
 use super::reference::{ImageRef, Transport};
-use super::source::Source;
+use super::source::{open_source, read_blob, Source};
 use super::{docker, Result};
-
-/// One entry of a layout's index (or one docker-archive image).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TagInfo {
-    /// `None` for an untagged entry.
-    pub tag: Option<String>,
-    /// The manifest or index digest (the config digest in a docker archive).
-    pub digest: String,
-    /// `os/arch[/variant]` of each image behind the entry; `unknown` where
-    /// nothing says.
-    pub platforms: Vec<String>,
-}
 
 /// The tags of the layout or archive `r` names (its selector is ignored).
 pub fn list_tags(r: &ImageRef) -> Result<Vec<TagInfo>> {
@@ -79,8 +68,7 @@ fn config_platform(src: &Source, m: &Descriptor) -> Result<String> {
         .map_err(|source| super::Error::Oci { what: format!("manifest `{}`", m.digest()), source })?;
     let c = manifest.config();
     let cfg = parse_config(&read_blob(src, c.digest(), Some(c.size()))?, c.digest().as_ref())?;
-    Ok(Platform { os: cfg.os().to_string(), arch: cfg.architecture().to_string(), variant: cfg.variant().clone() }
-        .to_string())
+    Ok(Platform::of_config(&cfg).to_string())
 }
 
 /// Text for `imgtool tags`: one line per entry.

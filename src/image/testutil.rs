@@ -1,12 +1,20 @@
-//! Test helpers: tar layers built in memory (including hostile names the
-//! `tar` crate's safe API refuses) and OCI layouts written to temp dirs.
+//! Image builders for tests: tar layers built in memory (including hostile
+//! names the `tar` crate's safe API refuses) and OCI layouts written to temp
+//! dirs. One copy for both kinds of tests: the library's unit tests have it
+//! as `crate::image::testutil`, the black-box tests in `tests/` include this
+//! file as their `image_support` module. So it imports nothing of berth,
+//! only crates berth itself depends on.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use sha2::Digest as _;
 
-use super::blob::sha256_of;
+/// `sha256:<hex>` of `data`.
+pub fn sha256_of(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
+}
 
 /// Builds a layer tar in memory.
 pub struct TarBuilder {
@@ -202,6 +210,22 @@ impl Layout {
 pub fn tagged(mut desc: Value, tag: &str) -> Value {
     desc["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
     desc
+}
+
+/// A layout with one image per (architecture, layer tars), its layers
+/// gzipped, each image tagged `tag`, with `config` as the image config's
+/// `config` object.
+pub fn layout_of(dir: &Path, tag: &str, images: &[(&str, Vec<Vec<u8>>)], config: Value) -> Layout {
+    let lay = Layout::new(dir);
+    let manifests = images
+        .iter()
+        .map(|(arch, tars)| {
+            let layers: Vec<_> = tars.iter().map(|t| (t.clone(), GZIP, gzip(t))).collect();
+            tagged(lay.image(&layers, arch, config.clone()), tag)
+        })
+        .collect();
+    lay.index(manifests);
+    lay
 }
 
 pub const TAR: &str = "application/vnd.oci.image.layer.v1.tar";

@@ -98,7 +98,7 @@ pub(super) struct Tail<'a> {
 pub(super) struct Started(pub(super) Option<OwnedFd>);
 
 impl Started {
-    fn failed(&self, e: &Error) {
+    pub(super) fn failed(&self, e: &Error) {
         if let Some(fd) = &self.0 {
             let _ = nix::unistd::write(fd, format!("E{e}").as_bytes());
         }

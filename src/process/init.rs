@@ -62,7 +62,7 @@ pub fn run(plan: &Plan, fds: InitFds, go: bool) -> ! {
 
 use super::attrs::{self, Never};
 
-fn wait_for(chan: &Channel, want: &str) -> Result<Message> {
+pub(super) fn wait_for(chan: &Channel, want: &str) -> Result<Message> {
     match chan.recv().ctx(|| format!("wait for `{want}` from berth"))? {
         Some(Message::Error(e)) => Err(Error::Init(e)),
         Some(m) => Ok(m),
@@ -206,7 +206,12 @@ fn report_created(chan: &Channel, state_dir: Option<BorrowedFd<'_>>) -> Result<O
 /// `created` one that runs) run the startContainer hooks and answer
 /// through the fifo: `0` to go on (the fifo then stays open until the
 /// exec), or `E<message>` so that `start` fails with the hook's error.
-fn wait_for_start(chan: &Channel, state_dir: Option<BorrowedFd<'_>>, plan: &Plan, state: &str) -> Result<Started> {
+pub(super) fn wait_for_start(
+    chan: &Channel,
+    state_dir: Option<BorrowedFd<'_>>,
+    plan: &Plan,
+    state: &str,
+) -> Result<Started> {
     let marker = report_created(chan, state_dir)?;
     let Some(dir) = state_dir else { return Ok(Started(None)) };
     let name = crate::state::store::FIFO_NAME;
@@ -228,7 +233,7 @@ fn wait_for_start(chan: &Channel, state_dir: Option<BorrowedFd<'_>>, plan: &Plan
     Ok(Started(Some(fd)))
 }
 
-fn create_hooks(plan: &Plan, chan: &Channel) -> Result<String> {
+pub(super) fn create_hooks(plan: &Plan, chan: &Channel) -> Result<String> {
     // prestart/createRuntime hooks run in the parent, then createContainer
     // hooks here, before the root is switched (runtime.md lifecycle). The
     // round trip is for hooks alone: those berth runs, ours (they need the

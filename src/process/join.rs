@@ -7,13 +7,12 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
-use nix::fcntl::OFlag;
 use nix::sched::{setns, CloneFlags};
-use nix::sys::stat::Mode;
 use oci_spec::runtime::Process;
 
 use super::attrs::Never;
 use super::finish::{finish, Tail};
+use super::launch::{exec_guard, pass_listener, write_pid_file};
 use super::plan::{self, ProcessPlan};
 use super::sync::{self, Channel, Message};
 use crate::error::{Context, Error, Result};
@@ -229,7 +228,7 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
             }
             Some((Message::SeccompFd, listener)) => {
                 let st = stored.oci(crate::state::Status::Running);
-                if let Err(e) = super::parent::pass_listener(plan.process.seccomp.as_ref(), listener, child, &st) {
+                if let Err(e) = pass_listener(plan.process.seccomp.as_ref(), listener, child, &st) {
                     let _ = parent_chan.send(&Message::Error(e.to_string()));
                     return Err(fail(child, e));
                 }
@@ -243,7 +242,7 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
         }
     }
     if let Some(p) = &opts.pid_file {
-        super::parent::write_pid_file(p, child)?;
+        write_pid_file(p, child)?;
     }
     Ok(child)
 }
@@ -319,17 +318,5 @@ fn setup_child(
         // Ready goes out before the late seccomp profile, which may deny sendto.
         chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;
         Ok(super::finish::Started(None))
-    })
-}
-
-/// The exec guard, made here in berth before the clone (see
-/// `crate::exec_guard`), with the container's state directory as the place
-/// for its fallback copy.
-pub(super) fn exec_guard(dir: &ContainerDir) -> Result<OwnedFd> {
-    let d = nix::fcntl::open(&dir.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .ctx(|| format!("open state directory `{}`", dir.path.display()))?;
-    crate::exec_guard::prepare(Some(d.as_fd())).map_err(|e| Error::Io {
-        what: "prepare the exec guard against CVE-2019-5736 (refusing to run the container program unguarded)".into(),
-        source: e,
     })
 }

@@ -2,7 +2,9 @@
 //! cgroup, hooks, state), `init` is the container side (the setup script),
 //! `join` is `exec` (both sides), `sync` the channel between berth and the
 //! container process. `plan` translates one OCI `process` object, and
-//! `finish` is the one tail both `init` and `join` end in. `Plan` is
+//! `finish` is the one tail both `init` and `join` end in; `launch` the
+//! steps berth takes around starting either (exec guard, seccomp listener,
+//! pid file). `Plan` is
 //! everything create needs, computed and validated before any side effect.
 
 pub mod attrs;
@@ -10,9 +12,13 @@ pub mod exec;
 pub mod finish;
 pub mod init;
 pub mod join;
+pub mod launch;
 pub mod parent;
 pub mod plan;
 pub mod sync;
+
+#[cfg(test)]
+mod protocol_tests;
 
 use std::path::PathBuf;
 

@@ -18,6 +18,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
 
 use super::init::{self, InitFds};
+use super::launch::{exec_guard, pass_listener, write_pid_file};
 use super::sync::{self, Message};
 use super::{Options, Plan};
 use crate::cgroups::Cgroup;
@@ -235,7 +236,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         || cgroup.as_ref().is_some_and(Cgroup::is_systemd)
         || !plan.net_devices.is_empty()
         || plan.intel_rdt.is_some();
-    let guard = super::join::exec_guard(&dir)?;
+    let guard = exec_guard(&dir)?;
     let into = entry.into.as_ref().map(|f| f.as_fd());
     let (pid, in_cgroup, go, parent_chan) =
         spawn_init(&plan, &lock, into, entry.tasks, parent_first, state_dir_fd, console, guard)?;
@@ -335,7 +336,7 @@ pub(crate) fn create_cgroup(
 
 /// Answer the init until it is ready: pass its seccomp listener on, run the
 /// runtime-namespace hooks when it asks (arming the poststop hooks).
-fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cleanup: &mut Cleanup<'_>) -> Result<()> {
+pub(super) fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cleanup: &mut Cleanup<'_>) -> Result<()> {
     loop {
         let received = match chan.recv_with_fd() {
             Ok(r) => r,
@@ -399,23 +400,6 @@ fn init_death(stored: &Stored) -> String {
         Ok(WaitStatus::Exited(_, code)) => format!("the container init exited with status {code} during create"),
         _ => "the container init exited during setup".into(),
     }
-}
-
-/// Hand the seccomp notify listener `fd` that process `pid` loaded to the
-/// agent at `linux.seccomp.listenerPath`, with the container's state.
-pub(super) fn pass_listener(
-    prog: Option<&crate::seccomp::Program>,
-    fd: Option<OwnedFd>,
-    pid: i32,
-    st: &state::OciState,
-) -> Result<()> {
-    let (Some(prog), Some(fd)) = (prog, fd) else {
-        return Err(Error::Init("the container process sent no seccomp listener".into()));
-    };
-    let path = prog.listener_path().ok_or_else(|| Error::Init("seccomp listener without a listenerPath".into()))?;
-    let msg = crate::seccomp::agent::ProcessState::new(state::OCI_VERSION, pid, prog.listener_metadata(), st);
-    crate::seccomp::agent::send(path, fd.as_fd(), &msg)
-        .ctx(|| format!("send the seccomp listener to linux.seccomp.listenerPath `{}`", path.display()))
 }
 
 /// Clone the init. pid and time namespaces only apply to children, so the
@@ -531,11 +515,6 @@ fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
     }
     nix::fcntl::open(&dir.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .ctx(|| format!("open state directory `{}`", dir.path.display()))
-}
-
-/// runc writes the pid without a newline, atomically.
-pub(crate) fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
-    crate::atomic_file::write(p, pid.to_string().as_bytes(), 0o644).ctx(|| format!("write pid file `{}`", p.display()))
 }
 
 /// `start`: release the init, wait until it executed the user program,

@@ -61,6 +61,9 @@
 //! and a second start never opens a fifo nobody will open. The read lock
 //! is an open file description lock: it belongs to the init's descriptor
 //! and goes with its close, exit or execve.
+//!
+//! `protocol_tests.rs` drives both conversations without root: each side
+//! against a scripted peer, and the two real sides against each other.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 

@@ -339,15 +339,15 @@ struct Hierarchy {
 /// create time (the init sits in it by now).
 fn hierarchies(cg: &Cgroup) -> Vec<Hierarchy> {
     let base = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let v1 = cg.v1.iter().map(|h| Hierarchy {
+    let v1 = cg.hierarchies.v1().iter().map(|h| Hierarchy {
         name: base(&h.mountpoint),
         fstype: "cgroup".into(),
         options: h.controllers.join(","),
         host_dir: h.path.clone(),
     });
-    let unified = cg.unified.iter().map(|h| Hierarchy {
+    let unified = cg.hierarchies.unified().into_iter().map(|h| Hierarchy {
         // On a pure v2 host the hierarchy is the cgroup mount itself.
-        name: if cg.layout == Layout::V2 { String::new() } else { base(&h.mountpoint) },
+        name: if cg.layout() == Layout::V2 { String::new() } else { base(&h.mountpoint) },
         fstype: "cgroup2".into(),
         options: String::new(),
         host_dir: h.path.clone(),

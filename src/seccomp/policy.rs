@@ -25,7 +25,7 @@ use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, Linux
 
 use super::mux;
 use super::syscalls::Abi;
-use super::tree::{Key, Refusal, Table};
+use super::tree::{Cmp, Key, Op, Refusal, Table};
 use super::{Error, Result};
 
 /// The kernel's `MAX_ERRNO`: return values from -4095 to -1 are errors.
@@ -37,28 +37,6 @@ const MAX_ARG_INDEX: usize = 5;
 /// Syscalls the runtime itself needs between loading the filter and `execve`
 /// (sending the listener fd to the parent); a notify rule on them would deadlock.
 pub(crate) const NOTIFY_FORBIDDEN: &[&str] = &["write", "sendmsg"];
-
-/// A comparison operator, with `MaskedEq` meaning `(arg & mask) == value`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    MaskedEq,
-}
-
-/// One argument comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Cmp {
-    pub index: u8,
-    pub op: Op,
-    pub value: u64,
-    /// Only used by `Op::MaskedEq`.
-    pub mask: u64,
-}
 
 /// Everything the filter does for calls made through one ABI.
 #[derive(Clone, Debug)]

@@ -40,7 +40,28 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use super::policy::{Cmp, Op};
+/// A comparison operator, with `MaskedEq` meaning `(arg & mask) == value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    MaskedEq,
+}
+
+/// One argument comparison of a rule (what `policy` makes of an OCI
+/// `args` entry, and what the tree is built from).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cmp {
+    pub index: u8,
+    pub op: Op,
+    pub value: u64,
+    /// Only used by `Op::MaskedEq`.
+    pub mask: u64,
+}
 
 /// Why a rule cannot be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

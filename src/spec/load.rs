@@ -39,13 +39,17 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
     Ok(Bundle { dir, spec, raw, warnings })
 }
 
+/// The file imgtool leaves in an overlay bundle's mount point while nothing
+/// is mounted on it (`crate::image::overlay::guard_mount_point`).
+pub const NOT_MOUNTED: &str = ".imgtool-not-mounted";
+
 /// An imgtool overlay bundle whose overlay is not mounted (after a reboot or
 /// an unmount) shows the bare mount point, which imgtool marks: refuse it
 /// with the fix, rather than fail later at the first mount inside it.
 fn check_rootfs_mounted(dir: &Path, spec: &Spec) -> Result<()> {
     let Some(root) = spec.root().as_ref() else { return Ok(()) };
     let rootfs = dir.join(root.path());
-    if std::fs::symlink_metadata(rootfs.join(crate::image::overlay::NOT_MOUNTED)).is_ok() {
+    if std::fs::symlink_metadata(rootfs.join(NOT_MOUNTED)).is_ok() {
         return Err(Error::config(
             "root.path",
             format!(

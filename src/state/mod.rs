@@ -170,6 +170,7 @@ pub fn init_alive(pid: i32, start_time: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn stat_with_odd_command_name() {
@@ -208,5 +209,57 @@ mod tests {
         assert_eq!(v["status"], "running");
         assert_eq!(v["pid"], 42);
         assert!(v.get("annotations").is_none());
+    }
+
+    /// `state.json` of containers made before `Cgroup` became a
+    /// `Hierarchies` enum: one written by berth at 8743ae7 on this
+    /// development VM (hybrid), and the same shape for a systemd unit on a
+    /// pure v2 host (written by hand after that version's serde derive).
+    /// The new berth reads them and writes the cgroup back unchanged, so
+    /// the old and the new binary can share a state root.
+    #[test]
+    fn reads_state_written_before_the_hierarchies_enum() {
+        use crate::cgroups::{Hierarchies, Layout};
+
+        let raw = include_str!("testdata/hybrid-8743ae7.json");
+        let s: Stored = serde_json::from_str(raw).unwrap();
+        let cg = s.cgroup.as_ref().unwrap();
+        let Hierarchies::Hybrid { v1, unified } = &cg.hierarchies else { panic!("{cg:?}") };
+        assert_eq!(v1.len(), 9);
+        assert_eq!(unified.path, PathBuf::from("/sys/fs/cgroup/unified/health-old-state"));
+        assert_eq!(
+            cg.v1_dir("memory").unwrap(),
+            PathBuf::from("/sys/fs/cgroup/memory/process_api/0822683d52c4b61fc687acd7d2c16aa9/health-old-state")
+        );
+        assert_eq!(cg.dirs().count(), 10);
+        assert!(cg.systemd.is_none());
+        let old: serde_json::Value = serde_json::from_str(raw).unwrap();
+        assert_eq!(serde_json::to_value(cg).unwrap(), old["cgroup"], "written back as it was read");
+
+        let raw = include_str!("testdata/v2-systemd-8743ae7.json");
+        let s: Stored = serde_json::from_str(raw).unwrap();
+        let cg = s.cgroup.as_ref().unwrap();
+        assert_eq!(cg.layout(), Layout::V2);
+        assert_eq!(cg.dirs().collect::<Vec<_>>(), [Path::new("/sys/fs/cgroup/system.slice/berth-web.scope")]);
+        assert_eq!(cg.freezer_dir(), Some(Path::new("/sys/fs/cgroup/system.slice/berth-web.scope")));
+        assert_eq!(cg.systemd.as_ref().unwrap().name, "berth-web.scope");
+        let old: serde_json::Value = serde_json::from_str(raw).unwrap();
+        assert_eq!(serde_json::to_value(cg).unwrap(), old["cgroup"]);
+    }
+
+    /// The records an old state could hold but no host can be: refused
+    /// with the reason, or read as what they mean.
+    #[test]
+    fn impossible_cgroup_records() {
+        use crate::cgroups::{Cgroup, Layout};
+
+        let v2_without_unified = r#"{"layout":"v2","v1":[],"unified":null}"#;
+        let e = serde_json::from_str::<Cgroup>(v2_without_unified).unwrap_err();
+        assert!(e.to_string().contains("no cgroup hierarchy"), "{e}");
+        // A hybrid host whose cgroup2 mount the caller was not in works as v1.
+        let h = r#"{"controllers":["pids"],"mountpoint":"/p","path":"/p/c","create_from":null}"#;
+        let cg: Cgroup = serde_json::from_str(&format!(r#"{{"layout":"hybrid","v1":[{h}],"unified":null}}"#)).unwrap();
+        assert_eq!(cg.layout(), Layout::V1);
+        assert_eq!(cg.v1_dir("pids"), Some(Path::new("/p/c")));
     }
 }

@@ -48,11 +48,11 @@ pub enum Error {
     Unsupported(String),
     #[error("cannot reach systemd: {0}")]
     NoSystemd(String),
-    #[error("connect to `{addr}`: {}", crate::error::os_msg(source))]
+    #[error("connect to `{addr}`: {}", crate::error::os::os_msg(source))]
     Connect { addr: String, source: io::Error },
     #[error("authenticate on `{addr}`: {reason}")]
     Auth { addr: String, reason: String },
-    #[error("talk to systemd on `{addr}`: {}", crate::error::os_msg(source))]
+    #[error("talk to systemd on `{addr}`: {}", crate::error::os::os_msg(source))]
     Io { addr: String, source: io::Error },
     #[error("talk to systemd on `{addr}`: {reason}")]
     Protocol { addr: String, reason: String },
