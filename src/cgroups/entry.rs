@@ -95,3 +95,59 @@ pub fn enter_self(tasks: &[(PathBuf, OwnedFd)]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{hybrid_host, v1_host};
+    use super::*;
+
+    fn with_tasks(cg: &Cgroup) {
+        for h in cg.hierarchies.v1() {
+            std::fs::write(h.path.join("tasks"), "").unwrap();
+        }
+    }
+
+    #[test]
+    fn the_child_writes_itself_into_every_v1_hierarchy() {
+        let (_tmp, cg) = v1_host(&[]);
+        with_tasks(&cg);
+        let entry = cg.entry().unwrap();
+        assert!(entry.into.is_none());
+        assert_eq!(entry.tasks.len(), cg.hierarchies.v1().len());
+        enter_self(&entry.tasks).unwrap();
+        for h in cg.hierarchies.v1() {
+            assert_eq!(std::fs::read_to_string(h.path.join("tasks")).unwrap(), "0", "{}", h.path.display());
+        }
+    }
+
+    #[test]
+    fn a_hierarchy_that_cannot_be_opened_is_an_error_before_the_clone() {
+        let (_tmp, cg) = v1_host(&[]);
+        with_tasks(&cg);
+        let gone = cg.hierarchies.v1()[3].path.join("tasks");
+        std::fs::remove_file(&gone).unwrap();
+        let e = cg.entry().unwrap_err();
+        assert!(matches!(&e, Error::Open { path, .. } if *path == gone), "{e:?}");
+    }
+
+    #[test]
+    fn a_refused_write_is_an_error_naming_the_file() {
+        // /dev/full refuses every write with ENOSPC, as a cpuset without
+        // CPUs refuses a task.
+        let path = PathBuf::from("/dev/full");
+        let fd = OwnedFd::from(std::fs::OpenOptions::new().write(true).open(&path).unwrap());
+        let e = enter_self(&[(path.clone(), fd)]).unwrap_err();
+        assert!(matches!(&e, Error::Write { path: p, .. } if *p == path), "{e:?}");
+    }
+
+    #[test]
+    fn berth_moves_the_process_only_where_clone3_did_not() {
+        let (_tmp, v1) = v1_host(&[]);
+        assert!(!v1.rest_needed(false), "v1 alone: the child moves itself");
+        let (_tmp, hybrid) = hybrid_host(&[], &[]);
+        with_tasks(&hybrid);
+        assert!(hybrid.entry().unwrap().into.is_some(), "the cgroup2 directory for CLONE_INTO_CGROUP");
+        assert!(!hybrid.rest_needed(true));
+        assert!(hybrid.rest_needed(false), "clone3 refused: berth writes cgroup.procs");
+    }
+}
