@@ -137,6 +137,28 @@ v1_controllers() {
 	[ ! -d "$mem$CGPATH" ] || fail "cgroup left: $mem$CGPATH"
 }
 
+@test "exec into a cgroup the process cannot enter fails and runs nothing (an empty v1 cpuset)" {
+	requires cgroups_v1
+	make_bundle "$BUNDLE"
+	update_config '.linux.cgroupsPath = $p' --arg p "$CGPATH"
+	runtime run -d -b "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	cpuset=$(awk '$3 == "cgroup" && ("," $4 ",") ~ /,cpuset,/ {print $2}' /proc/self/mounts | head -n1)
+	[ -n "$cpuset" ] || skip "no v1 cpuset hierarchy"
+	mkdir "$cpuset$CGPATH/empty"
+	# No CPUs, no memory nodes: the kernel refuses every task (ENOSPC).
+	echo "" >"$cpuset$CGPATH/empty/cpuset.cpus"
+	echo "" >"$cpuset$CGPATH/empty/cpuset.mems"
+	run runtime exec --cgroup cpuset:empty "$CID" touch /ran
+	assert_failure
+	assert_output_contains "no space left on device"
+	[ ! -e "$BUNDLE/rootfs/ran" ] || fail "the process ran outside its cgroup"
+	[ -z "$(cat "$cpuset$CGPATH/empty/tasks")" ] || fail "a task in the empty cpuset"
+	run runtime exec "$CID" true
+	assert_success
+	rmdir "$cpuset$CGPATH/empty"
+	runtime delete --force "$CID"
+}
+
 @test "cgroup2: exec --cgroup sub puts the process in an existing sub-cgroup" {
 	requires cgroups_unified
 	make_bundle "$BUNDLE"

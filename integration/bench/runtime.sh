@@ -1,97 +1,98 @@
 #!/bin/bash
-# Time `RUNTIME run` of /bin/true in a busybox bundle: berth vs runc vs crun,
-# side by side in one run, plus a bare `unshare` + `chroot` floor.
+# berth vs runc vs crun, side by side in one run: the `run` lifecycle of
+# /bin/true, create, start, exec of /bin/true into a running container,
+# delete, CONCURRENT creates at once, the peak RSS of `run`, the stripped
+# size of each binary; then imgtool vs umoci (integration/bench/imgtool.sh).
 #
-# usage: integration/bench/runtime.sh [ITERATIONS]   (default 200; needs root)
-#   BERTH=path (default target/release/berth), RUNC=runc, CRUN=crun
+# usage: integration/bench/runtime.sh [ROUNDS]   (default 100; needs root)
+#   BERTH=path (default target/release/berth), RUNC=runc, CRUN=crun,
+#   CONCURRENT=100 containers created at once, CONC_ROUNDS=3 times each
 #
-# The bundle is the default spec (pid, net, ipc, uts, mount namespaces, no
-# cgroupsPath) with args ["/bin/true"] and terminal off; a foreground `run`
-# deletes its container on exit, so every iteration reuses one id and the
-# runtime is exec'd directly by hyperfine (-N, no shell in between). crun 1.8 refuses hybrid cgroup
-# hosts, so on one it runs inside `unshare -m` with /sys/fs/cgroup/unified
-# unmounted (the mount namespace costs ~1 ms, so crun is charged for it; the
-# row says so; that row also pays for two sh execs). Prints ms per container and the ratio berth/runc.
-# Also runs integration/bench/imgtool.sh when it exists.
+# Fair by construction: the whole bench runs inside one private mount
+# namespace, and on a hybrid cgroup host (which crun 1.8 refuses) the
+# cgroup2 mount is hidden there, for every runtime alike: nobody pays a
+# per-call wrapper. The bundle is the runtime-spec default (`berth spec`:
+# pid, net, ipc, uts, mount namespaces, no cgroupsPath) with terminal off.
+# Rounds are interleaved (each round times every runtime once, in a
+# rotating order) and lifecycle.py prints medians and the ratios berth/X
+# as a markdown table; the floor is `unshare` + `chroot` of /bin/true.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-N=${1:-200}
+N=${1:-100}
 BERTH=${BERTH:-$REPO/target/release/berth}
 RUNC=${RUNC:-$(command -v runc || true)}
 CRUN=${CRUN:-$(command -v crun || true)}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 2; }
 
+# Into a private mount namespace first (once), cgroup2 hidden on hybrid hosts.
+if [ -z "${BERTH_BENCH_NS:-}" ]; then
+	export BERTH_BENCH_NS=1 BERTH CRUN RUNC
+	exec unshare -m --propagation private "$0" "$@"
+fi
+hybrid=no
+if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] && [ -d /sys/fs/cgroup/unified ] &&
+	[ "$(stat -fc %T /sys/fs/cgroup/unified)" = cgroup2fs ]; then
+	hybrid=yes
+	umount -l /sys/fs/cgroup/unified
+fi
+
 W=$(mktemp -d /tmp/berth-bench.XXXXXX)
 chmod 755 "$W"
 cleanup() {
-	local m
-	for m in $(awk -v p="$W/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r); do umount -l "$m"; done
+	local r
+	for r in "$W"/root-*; do
+		[ -d "$r" ] || continue
+		case $r in
+		*/root-berth) "$BERTH" --root "$r" list -q 2>/dev/null | xargs -r -n1 "$BERTH" --root "$r" delete --force ;;
+		*/root-runc) "$RUNC" --root "$r" list -q 2>/dev/null | xargs -r -n1 "$RUNC" --root "$r" delete --force ;;
+		*/root-crun) "$CRUN" --root "$r" list -q 2>/dev/null | xargs -r -n1 "$CRUN" --root "$r" delete --force ;;
+		esac
+	done >/dev/null 2>&1 || true
 	rm -rf --one-file-system "$W"
 }
 trap cleanup EXIT
 
-# the bundle: busybox-static rootfs, default config from runc spec
-B=$W/bundle
-mkdir -p "$B/rootfs"/{bin,proc,sys,dev,tmp,etc}
-cp /bin/busybox "$B/rootfs/bin/busybox"
-for a in sh true; do ln -s busybox "$B/rootfs/bin/$a"; done
-if [ -x "$BERTH" ] && (cd "$B" && "$BERTH" spec >/dev/null 2>&1); then :; else (cd "$B" && rm -f config.json && runc spec); fi
-jq '.process.terminal = false | .process.args = ["/bin/true"]' "$B/config.json" >"$B/c" && mv "$B/c" "$B/config.json"
-
-hybrid=0
-if [ -d /sys/fs/cgroup/unified ] && [ "$(stat -fc %T /sys/fs/cgroup/unified)" = cgroup2fs ] &&
-	[ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then hybrid=1; fi
-
-# crun on a hybrid host: a private mount namespace without the cgroup2 mount
-cat >"$W/hide" <<'EOF'
-#!/bin/sh
-exec unshare -m --propagation private sh -c 'umount -l /sys/fs/cgroup/unified; exec "$0" "$@"' "$@"
-EOF
-chmod 755 "$W/hide"
-# the floor: new namespaces + chroot + exec /bin/true, no runtime at all
-FLOOR="unshare --pid --net --ipc --uts --mount --fork chroot $B/rootfs /bin/true"
-
-names=() cmds=()
-add() { # NAME COMMAND
-	if ! bash -c "$2" >/dev/null 2>&1; then echo "bench: $1 does not run here; left out" >&2; return; fi
-	names+=("$1")
-	cmds+=("$2")
+# Two bundles on one busybox-static rootfs: /bin/true, and a sleep for exec.
+mkdir -p "$W/rootfs"/{bin,proc,sys,dev,tmp,etc}
+cp /bin/busybox "$W/rootfs/bin/busybox"
+for a in sh true sleep; do ln -s busybox "$W/rootfs/bin/$a"; done
+spec() { # DIR ARGS-JSON
+	mkdir -p "$1"
+	if [ -x "$BERTH" ] && (cd "$1" && "$BERTH" spec >/dev/null 2>&1); then :; else (cd "$1" && rm -f config.json && runc spec); fi
+	jq --arg root "$W/rootfs" --argjson args "$2" \
+		'.root.path = $root | .process.terminal = false | .process.args = $args' "$1/config.json" >"$1/c"
+	mv "$1/c" "$1/config.json"
 }
-[ -x "$BERTH" ] && add berth "$BERTH --root $W/root-berth run -b $B bench" || echo "bench: $BERTH missing (make build); left out" >&2
-[ -n "$RUNC" ] && add runc "$RUNC --root $W/root-runc run -b $B bench"
-if [ -n "$CRUN" ]; then
-	if [ $hybrid = 1 ]; then add "crun(unshare -m)" "$W/hide $CRUN --root $W/root-crun run -b $B bench"
-	else add crun "$CRUN --root $W/root-crun run -b $B bench"; fi
-fi
-add "floor(unshare+chroot)" "$FLOOR"
+spec "$W/bundle-true" '["/bin/true"]'
+spec "$W/bundle-sleep" '["sleep", "1000000"]'
+gcc -O2 -static -o "$W/rtime" "$HERE/rtime.c"
 
-echo "# bench: run of /bin/true, $N iterations each, $(nproc) cpus, kernel $(uname -r)"
-declare -A ms=()
-if command -v hyperfine >/dev/null; then
-	args=()
-	for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
-	hyperfine -N --warmup 10 --runs "$N" --export-json "$W/h.json" --style basic "${args[@]}" >&2 || hyperfine --warmup 10 --runs "$N" --export-json "$W/h.json" --style basic "${args[@]}" >&2
-	while IFS=$'\t' read -r name mean sd; do ms[$name]=$mean; printf '%-24s %8.2f ms  (± %.2f)\n' "$name" "$mean" "$sd"; done < <(
-		jq -r '.results[] | [.command, (.mean * 1000), (.stddev * 1000)] | @tsv' "$W/h.json")
-else
-	for i in "${!names[@]}"; do
-		t0=$(date +%s%N)
-		for ((k = 0; k < N; k++)); do bash -c "${cmds[$i]}" >/dev/null 2>&1; done
-		t1=$(date +%s%N)
-		ms[${names[$i]}]=$(awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "%.2f", (b - a) / n / 1e6}')
-		printf '%-24s %8.2f ms\n' "${names[$i]}" "${ms[${names[$i]}]}"
-	done
-fi
-if [ -n "${ms[berth]:-}" ] && [ -n "${ms[runc]:-}" ]; then
-	awk -v b="${ms[berth]}" -v r="${ms[runc]}" 'BEGIN {printf "berth/runc ratio: %.2f (goal <= 0.35)\n", b / r}'
-fi
-for c in "crun" "crun(unshare -m)"; do
-	if [ -n "${ms[$c]:-}" ] && [ -n "${ms[runc]:-}" ]; then
-		awk -v c="${ms[$c]}" -v r="${ms[runc]}" -v n="$c" 'BEGIN {printf "%s/runc ratio: %.2f\n", n, c / r}'
+runtimes=()
+add() { # NAME PATH
+	local b=$W/probe-$1
+	mkdir -p "$b"
+	if ! "$2" --root "$W/root-$1" run -b "$W/bundle-true" probe >/dev/null 2>"$b.err"; then
+		echo "bench: $1 does not run here ($(tail -1 "$b.err")); left out" >&2
+		return
 	fi
+	runtimes+=("$1=$2")
+}
+if [ -x "$BERTH" ]; then add berth "$BERTH"; else echo "bench: $BERTH missing (make build); left out" >&2; fi
+[ -n "$RUNC" ] && add runc "$RUNC"
+[ -n "$CRUN" ] && add crun "$CRUN"
+
+echo "# bench: $(date -u +%Y-%m-%d), $(nproc) cpus, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)," \
+	"hybrid cgroups: $hybrid (cgroup2 hidden for all), $N rounds"
+for r in "${runtimes[@]}"; do
+	name=${r%%=*} path=${r#*=}
+	strip -o "$W/stripped" "$path" 2>/dev/null || cp "$path" "$W/stripped"
+	libs=$(ldd "$path" 2>/dev/null | awk '$3 ~ /^\// {print $3}' | xargs -r stat -Lc %s | awk '{s += $1} END {print s + 0}')
+	printf '# %-6s %s: %s bytes as installed, %s stripped, %s in shared libraries\n' "$name" \
+		"$("$path" --version 2>/dev/null | head -1)" "$(stat -Lc %s "$path")" "$(stat -c %s "$W/stripped")" "$libs"
 done
+python3 "$HERE/lifecycle.py" "$W" "$N" "${CONCURRENT:-100}" "${CONC_ROUNDS:-3}" "${runtimes[@]}"
 
 if [ -x "$HERE/imgtool.sh" ]; then
 	echo "# imgtool"

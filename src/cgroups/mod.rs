@@ -24,6 +24,7 @@
 mod apply;
 pub mod convert;
 pub mod devices;
+mod entry;
 mod events;
 mod fsops;
 mod paths;
@@ -36,13 +37,13 @@ mod v2;
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
+pub use entry::{enter_self, Entry};
 pub use events::OomNotifier;
 pub use paths::{Hierarchies, Hierarchy, Layout};
 pub use plan::{OnEinval, Plan, Write};
@@ -482,15 +483,6 @@ impl Cgroup {
             fsops::write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
-    }
-
-    /// Pure v2: an `O_PATH|O_DIRECTORY` fd of the cgroup, for clone3's
-    /// `CLONE_INTO_CGROUP`. `None` on v1 and hybrid hosts.
-    pub fn open_dir_fd(&self) -> Result<Option<OwnedFd>> {
-        match &self.hierarchies {
-            Hierarchies::V2 { unified } if self.user_unit().is_none() => fsops::open_path(&unified.path).map(Some),
-            _ => Ok(None),
-        }
     }
 
     /// Every pid in the container's cgroup, sub-cgroups included.

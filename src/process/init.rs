@@ -33,12 +33,16 @@ pub struct InitFds {
     pub console: Option<OwnedFd>,
     /// The exec guard (CVE-2019-5736), made by berth before the clone.
     pub guard: OwnedFd,
+    /// The v1 `tasks` files of the container's cgroup, which the init
+    /// writes itself into (`cgroups::entry`).
+    pub cgroup_tasks: Vec<(std::path::PathBuf, OwnedFd)>,
 }
 
-/// Run the init. Never returns: every way out is here.
-pub fn run(plan: &Plan, fds: InitFds) -> ! {
+/// Run the init; `go`: wait for berth's `Go` first (see `process::sync`).
+/// Never returns: every way out is here.
+pub fn run(plan: &Plan, fds: InitFds, go: bool) -> ! {
     let chan = fds.chan;
-    let e = match setup(plan, &chan, fds.state_dir, fds.console, fds.guard) {
+    let e = match setup(plan, &chan, go, fds.cgroup_tasks, fds.state_dir, fds.console, fds.guard) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -49,7 +53,7 @@ pub fn run(plan: &Plan, fds: InitFds) -> ! {
         eprintln!("berth: {e}");
         sp::exit_now(code)
     }
-    let msg = e.to_string();
+    let msg = crate::error::report(&e);
     if chan.send(&Message::Error(msg.clone())).is_err() {
         eprintln!("berth init: {msg}");
     }
@@ -70,14 +74,22 @@ pub(super) fn wait_for(chan: &Channel, want: &str) -> Result<Message> {
 fn setup(
     plan: &Plan,
     chan: &Channel,
+    go: bool,
+    cgroup_tasks: Vec<(std::path::PathBuf, OwnedFd)>,
     state_dir: Option<OwnedFd>,
     console: Option<OwnedFd>,
     guard: OwnedFd,
 ) -> Result<Never> {
-    // 1. The parent writes our id maps and puts us in the cgroup first
-    //    (an unprivileged parent can only write the maps of a dumpable
-    //    process: /proc/<pid> of a non-dumpable one belongs to root).
-    wait_for(chan, "go")?;
+    // 1. The parent writes our id maps, starts a systemd unit or moves us
+    //    into a cgroup the clone could not put us in, and only then lets
+    //    us go (an unprivileged parent can only write the maps of a
+    //    dumpable process: /proc/<pid> of a non-dumpable one belongs to
+    //    root). Into the v1 hierarchies we move ourselves, first thing.
+    if go {
+        wait_for(chan, "go")?;
+    }
+    crate::cgroups::enter_self(&cgroup_tasks)?;
+    drop(cgroup_tasks);
     // Until the final exec this process is a copy of berth: keep other
     // processes (in the container too, once it shares our pid namespace
     // with `exec`'d ones) from opening /proc/<pid>/exe or our memory.
@@ -223,7 +235,15 @@ pub(super) fn wait_for_start(
 
 pub(super) fn create_hooks(plan: &Plan, chan: &Channel) -> Result<String> {
     // prestart/createRuntime hooks run in the parent, then createContainer
-    // hooks here, before the root is switched (runtime.md lifecycle).
+    // hooks here, before the root is switched (runtime.md lifecycle). The
+    // round trip is for hooks alone: those berth runs, ours (they need the
+    // state berth sends back, as do startContainer's), and poststop (berth
+    // arms them here for a failure from now on). Without any, it is skipped.
+    let stages =
+        [Stage::Prestart, Stage::CreateRuntime, Stage::CreateContainer, Stage::StartContainer, Stage::Poststop];
+    if stages.iter().all(|s| hooks::of(&plan.spec, *s).is_empty()) {
+        return Ok(String::new());
+    }
     chan.send(&Message::CreateHooks).ctx(|| "ask berth to run the create hooks".to_string())?;
     let state = match wait_for(chan, "hooks done")? {
         Message::HooksDone(state) => state,

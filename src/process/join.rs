@@ -155,9 +155,10 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
         (Some(cg), false) => Some(cg.sub(&opts.cgroup)?),
         (None, false) => return Err(Error::Usage("--cgroup: the container has no cgroup of its own".into())),
     };
-    let cgroup_fd = match &target {
-        Some(cg) => cg.open_dir_fd()?,
-        None => None,
+    // The ways into the cgroup that cost no global lock (`cgroups::entry`).
+    let mut entry = match &target {
+        Some(cg) => cg.entry()?,
+        None => crate::cgroups::Entry::default(),
     };
     let console = opts.console;
     // execCPUAffinity.initial: berth itself runs there across the clone, so
@@ -168,17 +169,21 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
         Some(cpus) => Some(crate::placement::pin_self(cpus)?),
         None => None,
     };
-    let forked = clone_process(0, cgroup_fd.as_ref().map(|f| f.as_fd()));
+    // berth's work before the child may run: moving it where neither the
+    // clone nor the child itself can, and the resctrl group. Both sides
+    // decide alike whether the child waits for `Go`.
+    let go = |in_cgroup: bool| resctrl.is_some() || target.as_ref().is_some_and(|cg| cg.rest_needed(in_cgroup));
+    let forked = clone_process(0, entry.into.as_ref().map(|f| f.as_fd()));
     if let Some(own) = &own_affinity {
-        if !matches!(forked, Ok(Forked::Child)) {
+        if !matches!(forked, Ok(Forked::Child { .. })) {
             crate::placement::restore_self(own)?;
         }
     }
     let (child, in_cgroup) = match forked {
-        Ok(Forked::Child) => {
+        Ok(Forked::Child { in_cgroup }) => {
             crate::signals::restore_in_child();
             drop(parent_chan);
-            run_child(&plan, child_chan, console, guard)
+            run_child(&plan, child_chan, console, guard, std::mem::take(&mut entry.tasks), go(in_cgroup))
         }
         Ok(Forked::Parent { pid, in_cgroup }) => (pid, in_cgroup),
         Err(e) => return Err(e).ctx(|| "clone the exec process".to_string()),
@@ -186,6 +191,7 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
     drop(child_chan);
     drop(console);
     drop(guard);
+    drop(entry);
     for (fd, flag) in restore.into_iter().rev() {
         setns(fd.as_fd(), flag).ctx(|| "return to berth's own namespaces".to_string())?;
     }
@@ -195,18 +201,19 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
         e
     };
-    // Into the cgroup before it runs anything, unless the kernel put it
-    // there at birth (clone3 may be refused, e.g. under Docker's profile).
-    if !in_cgroup {
-        if let Some(cg) = &target {
-            cg.add_pid(child).map_err(|e| fail(child, e.into()))?;
-        }
+    // Into the cgroup before it runs anything, where the kernel did not put
+    // it there at birth (clone3 may be refused, e.g. under Docker's
+    // profile) and it cannot move itself.
+    if let Some(cg) = &target {
+        cg.add_rest(child, in_cgroup).map_err(|e| fail(child, e.into()))?;
     }
     // The container's resctrl group (and MON group), like its cgroup.
     if let Some((root, p)) = &resctrl {
         crate::resctrl::add_pid(root, p, &stored.id, child).map_err(|e| fail(child, e))?;
     }
-    parent_chan.send(&Message::Go).ctx(|| "start the exec process".to_string()).map_err(|e| fail(child, e))?;
+    if go(in_cgroup) {
+        parent_chan.send(&Message::Go).ctx(|| "start the exec process".to_string()).map_err(|e| fail(child, e))?;
+    }
     loop {
         match parent_chan.recv_with_fd().ctx(|| "read from the exec process".to_string()).map_err(|e| fail(child, e))? {
             Some((Message::Ready, _)) => break,
@@ -240,9 +247,18 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
     Ok(child)
 }
 
-/// The exec'd process. Never returns: every way out is here.
-fn run_child(plan: &ExecPlan, chan: Channel, console: Option<OwnedFd>, guard: OwnedFd) -> ! {
-    let e = match setup_child(plan, &chan, console, guard) {
+/// The exec'd process: `tasks` are the cgroup files it moves itself into,
+/// `go` whether it waits for berth first. Never returns: every way out is
+/// here.
+fn run_child(
+    plan: &ExecPlan,
+    chan: Channel,
+    console: Option<OwnedFd>,
+    guard: OwnedFd,
+    tasks: Vec<(PathBuf, OwnedFd)>,
+    go: bool,
+) -> ! {
+    let e = match setup_child(plan, &chan, console, guard, tasks, go) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -252,7 +268,7 @@ fn run_child(plan: &ExecPlan, chan: Channel, console: Option<OwnedFd>, guard: Ow
         eprintln!("berth: {e}");
         crate::sys::process::exit_now(code)
     }
-    let msg = e.to_string();
+    let msg = crate::error::report(&e);
     if chan.send(&Message::Error(msg.clone())).is_err() {
         eprintln!("berth exec: {msg}");
     }
@@ -266,9 +282,21 @@ fn wait_go(chan: &Channel) -> Result<()> {
     }
 }
 
-fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<OwnedFd>, guard: OwnedFd) -> Result<Never> {
+fn setup_child(
+    plan: &ExecPlan,
+    chan: &Channel,
+    console: Option<OwnedFd>,
+    guard: OwnedFd,
+    tasks: Vec<(PathBuf, OwnedFd)>,
+    go: bool,
+) -> Result<Never> {
     nix::sys::prctl::set_dumpable(false).ctx(|| "make the exec process non-dumpable".to_string())?;
-    wait_go(chan)?;
+    if go {
+        wait_go(chan)?;
+    }
+    crate::cgroups::enter_self(&tasks)?;
+    // Host cgroup files have no business in the container's namespaces.
+    drop(tasks);
     for (fd, flag) in &plan.join {
         setns(fd.as_fd(), *flag).ctx(|| format!("join the container's namespace ({flag:?})"))?;
     }
@@ -281,7 +309,7 @@ fn setup_child(plan: &ExecPlan, chan: &Channel, console: Option<OwnedFd>, guard:
                 let _ = chan.send(&Message::Forked(grandchild));
                 crate::sys::process::exit_now(0)
             }
-            Forked::Child => wait_go(chan)?,
+            Forked::Child { .. } => wait_go(chan)?,
         }
     }
     let tail =

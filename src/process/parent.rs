@@ -223,14 +223,23 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         (None, Some(p)) if plan.terminal => Some(crate::terminal::connect(p)?),
         _ => None,
     };
-    let cgroup_fd = match &cgroup {
-        Some(cg) if !cg.is_systemd() => cg.open_dir_fd()?,
-        _ => None,
+    // The ways into the cgroup that cost no global lock (`cgroups::entry`).
+    let entry = match &cgroup {
+        Some(cg) if !cg.is_systemd() => cg.entry()?,
+        _ => crate::cgroups::Entry::default(),
     };
     steps.step("make the exec fifo, connect the console");
+    // Work berth must do before the init runs anything; without it (and
+    // with the init born in its cgroup) the init needs no `Go` and sets
+    // up its root meanwhile.
+    let parent_first = plan.ns.creates(LinuxNamespaceType::User)
+        || cgroup.as_ref().is_some_and(Cgroup::is_systemd)
+        || !plan.net_devices.is_empty()
+        || plan.intel_rdt.is_some();
     let guard = exec_guard(&dir)?;
-    let (pid, in_cgroup, parent_chan) =
-        spawn_init(&plan, &lock, cgroup_fd.as_ref().map(|f| f.as_fd()), state_dir_fd, console, guard)?;
+    let into = entry.into.as_ref().map(|f| f.as_fd());
+    let (pid, in_cgroup, go, parent_chan) =
+        spawn_init(&plan, &lock, into, entry.tasks, parent_first, state_dir_fd, console, guard)?;
     steps.step("make the exec guard, clone the init");
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
@@ -254,8 +263,8 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
                 logging::warn(&w);
             }
         }
-        Some(cg) if !in_cgroup => cg.add_pid(pid)?,
-        _ => {}
+        Some(cg) => cg.add_rest(pid, in_cgroup)?,
+        None => {}
     }
     move_net_devices(&plan, pid, &mut cleanup)?;
     if let (Some(root), Some(p)) = (resctrl_root, &plan.intel_rdt) {
@@ -263,7 +272,9 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         cleanup.resctrl = Some((root, p.clone()));
         r?;
     }
-    parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
+    if go {
+        parent_chan.send(&Message::Go).ctx(|| "start the container init".to_string())?;
+    }
     steps.step("id maps, join the cgroup, start the init");
     serve_init(&parent_chan, &plan, &stored, &mut cleanup)?;
     steps.step("the init set up the container (mounts, hooks, pivot_root, the tail)");
@@ -394,18 +405,25 @@ fn init_death(stored: &Stored) -> String {
 /// Clone the init. pid and time namespaces only apply to children, so the
 /// parent enters (or creates) them around the clone and then returns to
 /// its own, leaving hooks it runs later in the host's namespaces.
-/// Returns the init's pid, whether it was born in `cgroup`, and berth's end
-/// of the sync channel.
+/// `cgroup` is the cgroup2 directory to clone it into, `tasks` the v1
+/// files it writes itself into. Returns the init's pid, whether it was
+/// born in `cgroup`, whether it waits for `Go` (`parent_first`, or berth
+/// must still move it: both sides decide alike), and berth's end of the
+/// sync channel.
+#[allow(clippy::too_many_arguments)]
 fn spawn_init(
     plan: &Plan,
     lock: &Lock,
     cgroup: Option<std::os::fd::BorrowedFd<'_>>,
+    tasks: Vec<(std::path::PathBuf, OwnedFd)>,
+    parent_first: bool,
     state_dir: OwnedFd,
     console: Option<OwnedFd>,
     guard: OwnedFd,
-) -> Result<(i32, bool, sync::Channel)> {
+) -> Result<(i32, bool, bool, sync::Channel)> {
     let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
-    let fds = InitFds { chan: child_chan, state_dir: Some(state_dir), console, guard };
+    let go = |in_cgroup: bool| parent_first || (cgroup.is_some() && !in_cgroup);
+    let fds = InitFds { chan: child_chan, state_dir: Some(state_dir), console, guard, cgroup_tasks: tasks };
     let mut restore: Vec<(OwnedFd, CloneFlags)> = Vec::new();
     let ns_open = |name: &str| crate::namespaces::open_proc_ns(std::process::id(), name);
     let mut enter = |t: LinuxNamespaceType, flag: CloneFlags, own: &str| -> Result<()> {
@@ -422,13 +440,13 @@ fn spawn_init(
     }
     let forked = clone_process(plan.ns.clone_flags, cgroup);
     match forked {
-        Ok(Forked::Child) => {
+        Ok(Forked::Child { in_cgroup }) => {
             crate::signals::restore_in_child();
             lock.close_in_child();
             // Only the init's end stays open in the init, so that it sees
             // EOF (and exits) if berth dies during create.
             drop(parent_chan);
-            init::run(plan, fds)
+            init::run(plan, fds, go(in_cgroup))
         }
         Ok(Forked::Parent { pid, in_cgroup }) => {
             // Likewise berth keeps only its end: EOF means the init died.
@@ -436,7 +454,7 @@ fn spawn_init(
             for (fd, flag) in restore.into_iter().rev() {
                 setns(fd.as_fd(), flag).ctx(|| "return to berth's own namespaces".to_string())?;
             }
-            Ok((pid, in_cgroup, parent_chan))
+            Ok((pid, in_cgroup, go(in_cgroup), parent_chan))
         }
         Err(e) => Err(e).ctx(|| "clone the container init".to_string()),
     }
@@ -527,11 +545,14 @@ pub fn start(dir: &ContainerDir, lock: Lock, stored: &Stored, spec: &oci_spec::r
         [] => return Err(Error::Status("container init exited before start".into())),
         other => return Err(Error::Init(format!("unexpected answer `{}` from the container init", text(other)))),
     }
-    wait_program_exec(dir, stored);
-    steps.step("the program was executed");
+    let poststart = hooks::of(spec, Stage::Poststart);
+    if !poststart.is_empty() {
+        wait_program_exec(dir, stored);
+        steps.step("the program was executed");
+    }
     drop(lock);
     let st = serde_json::to_vec(&stored.oci(Status::Running)).unwrap_or_default();
-    hooks::run(Stage::Poststart, &hooks::of(spec, Stage::Poststart), &st).inspect_err(|_| {
+    hooks::run(Stage::Poststart, &poststart, &st).inspect_err(|_| {
         // The same container still (nobody deleted it and took the id)?
         if let Ok(lock) = dir.lock(crate::state::lock::LockMode::Exclusive) {
             if dir.load().is_ok_and(|now| now.pid == stored.pid && now.start_time == stored.start_time) {
@@ -581,8 +602,9 @@ fn release_init(dir: &ContainerDir, stored: &Stored) -> Result<Vec<u8>> {
 /// The fifo's EOF comes with the execve of the exec guard's trampoline,
 /// which executes the program straight away: wait for that second execve
 /// too (`/proc/<pid>/exe` leaves the trampoline's memfd), for at most a
-/// second, so that poststart hooks see the program. Where berth may not
-/// read the link it has nothing to wait for.
+/// second, so that poststart hooks see the program (without any, nobody
+/// looks: `start` returns at once, as runc's does before the execve).
+/// Where berth may not read the link it has nothing to wait for.
 fn wait_program_exec(dir: &ContainerDir, stored: &Stored) {
     let link = format!("/proc/{}/exe", stored.pid);
     let deadline = Instant::now() + Duration::from_secs(1);
@@ -614,17 +636,18 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
     while state::init_alive(stored.pid, stored.start_time) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));
     }
-    if let Ok(spec) = dir.load_config() {
+    let spec = dir.load_config().ok();
+    if let Some(spec) = &spec {
         let st = serde_json::to_vec(&stored.oci(Status::Stopped)).unwrap_or_default();
-        hooks::run_warn(Stage::Poststop, &hooks::of(&spec, Stage::Poststop), &st);
+        hooks::run_warn(Stage::Poststop, &hooks::of(spec, Stage::Poststop), &st);
     }
     // A shared cgroup (see `Stored::own_cgroup`) is left to whoever else
     // is in it.
     if let Some(cg) = stored.own_cgroup() {
         cg.destroy()?;
     }
-    if let Ok(spec) = dir.load_config() {
-        remove_resctrl(&spec, &stored.id)?;
+    if let Some(spec) = &spec {
+        remove_resctrl(spec, &stored.id)?;
     }
     dir.remove()
 }

@@ -3,14 +3,17 @@
 //!
 //! ```text
 //!  parent (berth create)                 init (the cloned child)
-//!  clone3 ---------------------------->  waits for Go
-//!  write uid/gid maps, join cgroup
-//!  Go -------------------------------->  become root in the user ns, join
+//!  clone3 (into the cgroup2 dir) ----->  waits for Go (*)
+//!  write uid/gid maps, systemd unit,
+//!  netDevices, resctrl, the cgroup2
+//!  dir if clone3 could not
+//!  Go (*) ---------------------------->  write itself into the v1 cgroups,
+//!                                        become root in the user ns, join
 //!                                        namespaces by path, cgroup ns,
 //!                                        hostname, mounts, /dev
-//!                   <---------------- CreateHooks
+//!                   <---------------- CreateHooks (**)
 //!  run prestart + createRuntime hooks
-//!  HooksDone ------------------------->  createContainer hooks, pivot_root,
+//!  HooksDone (**) -------------------->  createContainer hooks, pivot_root,
 //!                                        masked/readonly paths, sysctl,
 //!                                        console, rlimits, user, caps,
 //!                                        resolve the executable
@@ -24,6 +27,12 @@
 //!  write pid file + state, exit          open exec.fifo for writing (blocks)
 //!  (any step failing in the init)  <---- Error(msg), then _exit(1)
 //! ```
+//!
+//! (*) Only when berth has work before the init may run (the steps above
+//! Go); otherwise the init goes on at once, both sides knowing it from the
+//! plan and from whether clone3 placed the init. (**) Only when the config
+//! has hooks (prestart, createRuntime, createContainer, startContainer or
+//! poststop); the round trip costs two wake-ups on a busy host.
 //!
 //! The start handshake, through the state directory (no socket: `start`
 //! is another berth process, and may be killed at any point):

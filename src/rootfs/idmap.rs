@@ -56,7 +56,7 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Vec<Option<OwnedFd>>> {
 fn userns_with(map: &IdMap) -> Result<OwnedFd> {
     let forked = clone_process(libc::CLONE_NEWUSER as u64, None).ctx(|| "clone".to_string())?;
     let pid = match forked {
-        Forked::Child => {
+        Forked::Child { .. } => {
             // Dies with berth if berth dies first; otherwise killed below.
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
             loop {

@@ -58,7 +58,13 @@ pub fn resolve_with(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Res
 /// A dangling symlink on the way is followed (inside the root) and its
 /// target created, as runc does for e.g. `/var/run -> /run`.
 pub fn mkdir_all(root: BorrowedFd<'_>, path: &Path, mode: u32) -> Result<OwnedFd> {
-    mkdir_all_depth(root, &relative(path), mode, 0)
+    let rel = relative(path);
+    // Most destinations exist already: one lookup, resolved exactly as the
+    // walk below would resolve it.
+    if let Ok(fd) = openat2(root, &rel, how(OFlag::O_PATH | OFlag::O_DIRECTORY)) {
+        return Ok(fd);
+    }
+    mkdir_all_depth(root, &rel, mode, 0)
 }
 
 fn mkdir_all_depth(root: BorrowedFd<'_>, rel: &Path, mode: u32, depth: u32) -> Result<OwnedFd> {

@@ -4,17 +4,20 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-/// Result of a fork-like clone: which side of it we are on.
+/// Result of a fork-like clone: which side of it we are on, and on both
+/// sides whether the kernel already placed the child in the requested
+/// cgroup (`CLONE_INTO_CGROUP`). When `in_cgroup` is false the parent must
+/// move the child itself before letting it run anything (and the child
+/// knows to wait for that).
 pub enum Forked {
-    /// The parent side: the child's pid, and whether the kernel already
-    /// placed the child in the requested cgroup (`CLONE_INTO_CGROUP`). When
-    /// `in_cgroup` is false the caller must move the child itself before
-    /// letting it run anything.
+    /// The parent side, with the child's pid.
     Parent {
         pid: i32,
         in_cgroup: bool,
     },
-    Child,
+    Child {
+        in_cgroup: bool,
+    },
 }
 
 #[repr(C)]
@@ -54,7 +57,8 @@ pub fn clone_process(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<F
     // the same stack. `args` is a valid, fully initialised clone_args.
     let r = unsafe { libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
     if r >= 0 {
-        return Ok(if r == 0 { Forked::Child } else { Forked::Parent { pid: r as i32, in_cgroup: cgroup.is_some() } });
+        let in_cgroup = cgroup.is_some();
+        return Ok(if r == 0 { Forked::Child { in_cgroup } } else { Forked::Parent { pid: r as i32, in_cgroup } });
     }
     let err = io::Error::last_os_error();
     if err.raw_os_error() != Some(libc::ENOSYS) && err.raw_os_error() != Some(libc::EPERM) {
@@ -77,7 +81,7 @@ pub fn clone_process(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<F
     };
     match r {
         -1 => Err(io::Error::last_os_error()),
-        0 => Ok(Forked::Child),
+        0 => Ok(Forked::Child { in_cgroup: false }),
         pid => Ok(Forked::Parent { pid: pid as i32, in_cgroup: false }),
     }
 }
