@@ -261,6 +261,6 @@ check_json_error_log() {
 	runc_differs "runc's debug lines are its own (nsexec's), without step timings"
 	assert_output_contains "create: plan and validate the config:"
 	assert_output_contains "create: make the exec guard, clone the init:"
-	assert_output_contains "start: the program was executed:"
+	assert_output_contains "start: release the init (exec fifo), startContainer hooks:"
 	[[ $output =~ \(total\ [0-9.]+\ ms\) ]] || fail "no timings: $output"
 }
