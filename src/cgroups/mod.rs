@@ -343,7 +343,9 @@ impl Cgroup {
     }
 
     /// Write every limit of `r`. Returns warnings for fields the host ignores
-    /// where runc only warns; errors for fields it cannot apply.
+    /// where runc only warns; errors for fields it cannot apply. Without
+    /// `linux.resources` (`None`) the device rules are still applied: they
+    /// always start from deny-all (see `devices::rules`).
     ///
     /// `rootless`: the caller has no privilege over the host, so the kernel
     /// refuses it a device program (EPERM from bpf(2)); the rules are then
@@ -352,8 +354,9 @@ impl Cgroup {
     /// CAP_MKNOD outside its user namespace) and opens device nodes only
     /// through the caller's own permissions, which the rules could only
     /// narrow further, never widen. Any other failure is still an error.
-    pub fn apply(&self, r: &LinuxResources, rootless: bool) -> Result<Vec<String>> {
-        let mut plan = self.plan(r, true)?;
+    pub fn apply(&self, r: Option<&LinuxResources>, rootless: bool) -> Result<Vec<String>> {
+        let none = LinuxResources::default();
+        let mut plan = self.plan(r.unwrap_or(&none), true)?;
         plan.rootless = rootless;
         apply::execute(plan)
     }
@@ -384,14 +387,13 @@ impl Cgroup {
         let t = systemd::start(unit, id, pid, r, annotations, self.flavour())?;
         // systemd put the pid in its unit; the other hierarchies are ours.
         let join = || if unit.user { Ok(()) } else { self.add_pid(pid) };
-        let joined = self.create().and_then(|()| join()).and_then(|()| match r {
-            Some(_) => {
-                // A user manager's unit: rootless (see `apply`).
-                let mut plan = self.plan(&t.resources, true)?;
-                plan.rootless = unit.user;
-                apply::execute(plan)
-            }
-            None => Ok(Vec::new()),
+        // Without `linux.resources` too: the device rules start from
+        // deny-all (`t.resources` is the translation of the default then).
+        let joined = self.create().and_then(|()| join()).and_then(|()| {
+            // A user manager's unit: rootless (see `apply`).
+            let mut plan = self.plan(&t.resources, true)?;
+            plan.rootless = unit.user;
+            apply::execute(plan)
         });
         match joined {
             Ok(w) => Ok(t.warnings.into_iter().chain(w).collect()),

@@ -64,7 +64,7 @@ fn v1_lifecycle_limits_freeze_kill_destroy() {
             "devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"}]}"#,
     )
     .unwrap();
-    let warnings = cg.apply(&r, false).unwrap();
+    let warnings = cg.apply(Some(&r), false).unwrap();
     eprintln!("warnings: {warnings:?}");
     let read =
         |ctrl: &str, f: &str| std::fs::read_to_string(cg.v1_dir(ctrl).unwrap().join(f)).unwrap().trim().to_owned();

@@ -147,11 +147,8 @@ pub fn restore(
         dir.save(&stored)?;
     }
     cleanup.cgroup = cgroup.clone();
-    // As create: applied without `linux.resources` too (the device rules
-    // always start from deny-all).
-    let none = oci_spec::runtime::LinuxResources::default();
     if let Some(cg) = &cgroup {
-        for w in cg.apply(resources.unwrap_or(&none), o.rootless)? {
+        for w in cg.apply(resources, o.rootless)? {
             crate::logging::warn(&w);
         }
     }

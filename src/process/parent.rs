@@ -207,12 +207,8 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         }
     }
     cleanup.cgroup = cgroup.clone().filter(|c| !c.is_systemd() && !stored.shared_cgroup);
-    // Applied even without `linux.resources`: the device rules always start
-    // from deny-all (see `cgroups::devices::rules`).
-    let none = oci_spec::runtime::LinuxResources::default();
-    let resources = Some(resources.unwrap_or(&none));
-    if let (Some(cg), Some(r)) = (cgroup.as_ref().filter(|c| !c.is_systemd()), resources) {
-        for w in cg.apply(r, opts.rootless)? {
+    if let Some(cg) = cgroup.as_ref().filter(|c| !c.is_systemd()) {
+        for w in cg.apply(resources, opts.rootless)? {
             logging::warn(&w);
         }
     }
