@@ -179,6 +179,25 @@ check_json_error_log() {
 	jq -e '.linux.uidMappings | length > 0' "$WORK/s/config.json"
 }
 
+@test "spec on a cgroup v2 host gives the container a cgroup namespace, as runc's does" {
+	# cgroup2 at /sys/fs/cgroup in a private mount namespace: the pure v2
+	# host's layout, whatever this host has
+	mkdir "$WORK/v2" "$WORK/v2r" "$WORK/host"
+	run unshare -m --propagation private sh -c 'mount -t cgroup2 none /sys/fs/cgroup &&
+		"$1" spec -b "$2" && "$1" spec --rootless -b "$3"' sh "$RUNTIME" "$WORK/v2" "$WORK/v2r"
+	assert_success
+	assert_equal "$(jq -c '[.linux.namespaces[].type]' "$WORK/v2/config.json")" \
+		'["pid","network","ipc","uts","mount","cgroup"]'
+	assert_equal "$(jq -c '[.linux.namespaces[].type]' "$WORK/v2r/config.json")" \
+		'["pid","ipc","uts","mount","cgroup","user"]'
+	# and none where /sys/fs/cgroup is not cgroup2
+	run unshare -m --propagation private sh -c 'mount -t tmpfs none /sys/fs/cgroup && "$1" spec -b "$2"' \
+		sh "$RUNTIME" "$WORK/host"
+	assert_success
+	assert_equal "$(jq -c '[.linux.namespaces[].type]' "$WORK/host/config.json")" \
+		'["pid","network","ipc","uts","mount"]'
+}
+
 @test "create with a missing bundle or config fails and leaves nothing" {
 	run_create -b "$WORK/nope" "$CID"
 	assert_failure

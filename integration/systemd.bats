@@ -62,6 +62,14 @@ setup() {
 	SCOPE=/$SLICE/$UNIT
 	make_bundle "$BUNDLE"
 	update_config '.linux.cgroupsPath = $p' --arg p "$SLICE:berth-it:$CID"
+	no_cgroupns
+}
+
+# no_cgroupns: drop the cgroup namespace `spec` gives a container on a v2
+# host (runc's and berth's alike): the tests read the unit's cgroup in the
+# container's /proc/self/cgroup, which a cgroup namespace shows as `/`.
+no_cgroupns() {
+	update_config '.linux.namespaces |= map(select(.type != "cgroup"))'
 }
 
 teardown() {
@@ -445,6 +453,7 @@ rootless_bundle() {
 	(cd "$BUNDLE" && as_user "$RUNTIME" spec --rootless) || fail "spec --rootless failed"
 	update_config '.process.terminal = false | .process.args = ["sleep", "1000"] | .linux.cgroupsPath = $p' \
 		--arg p ":berth-it:$CID"
+	no_cgroupns
 }
 
 @test "rootless: the container is a unit of the user's own systemd (cgroup v2)" {

@@ -173,6 +173,14 @@ impl Error {
     }
 }
 
+/// Whether `/sys/fs/cgroup` is itself a cgroup2 mount (a pure v2 host), the
+/// test runc's `spec` makes (statfs); `false` when it cannot be looked at.
+pub fn host_is_unified() -> bool {
+    std::fs::File::open("/sys/fs/cgroup")
+        .and_then(|d| crate::sys::fs::fs_magic(std::os::fd::AsFd::as_fd(&d)))
+        .is_ok_and(|m| m == libc::CGROUP2_SUPER_MAGIC as i64)
+}
+
 /// Detect the host's cgroup layout from `/proc/self/mountinfo`.
 pub fn detect() -> Result<Layout> {
     let text = fsops::read("/proc/self/mountinfo")?;
