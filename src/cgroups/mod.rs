@@ -176,9 +176,10 @@ impl Error {
 /// Whether `/sys/fs/cgroup` is itself a cgroup2 mount (a pure v2 host), the
 /// test runc's `spec` makes (statfs); `false` when it cannot be looked at.
 pub fn host_is_unified() -> bool {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
     std::fs::File::open("/sys/fs/cgroup")
         .and_then(|d| crate::sys::fs::fs_magic(std::os::fd::AsFd::as_fd(&d)))
-        .is_ok_and(|m| m == libc::CGROUP2_SUPER_MAGIC as i64)
+        .is_ok_and(|m| m == CGROUP2_SUPER_MAGIC)
 }
 
 /// Detect the host's cgroup layout from `/proc/self/mountinfo`.
