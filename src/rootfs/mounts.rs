@@ -80,7 +80,7 @@ fn mount_one(
 ) -> Result<()> {
     match m.kind {
         Kind::Bind => mount_bind(root, m, in_userns),
-        Kind::Cgroup => mount_cgroup(root, m, new_cgroupns, cg),
+        Kind::Cgroup => mount_cgroup(root, m, in_userns, new_cgroupns, cg),
         _ => mount_fs(root, m, in_userns),
     }
 }
@@ -378,7 +378,13 @@ pub fn cgroup_binds(m: &MountOp, cg: &Cgroup, in_userns: bool, new_cgroupns: boo
     hs.into_iter().filter(|h| !h.name.is_empty()).map(|h| (m.dest.join(&h.name), h.host_dir)).collect()
 }
 
-fn mount_cgroup(root: BorrowedFd<'_>, m: &MountOp, new_cgroupns: bool, cg: Option<&Cgroup>) -> Result<()> {
+fn mount_cgroup(
+    root: BorrowedFd<'_>,
+    m: &MountOp,
+    in_userns: bool,
+    new_cgroupns: bool,
+    cg: Option<&Cgroup>,
+) -> Result<()> {
     let flags = remount_flags(m.opts.flags) & !MsFlags::MS_RDONLY;
     let hs = cg.map(hierarchies).unwrap_or_default();
     let target = paths::mkdir_all(root, &m.dest, 0o755)?;
@@ -387,12 +393,23 @@ fn mount_cgroup(root: BorrowedFd<'_>, m: &MountOp, new_cgroupns: bool, cg: Optio
     // cgroup2 mount needs CAP_SYS_ADMIN over the owner of the cgroup
     // namespace: a new user namespace without its own cgroup namespace is
     // refused (EPERM), so it gets its own cgroup directory bound instead,
-    // as runc does.
+    // as runc does. Some kernels refuse a user namespace the fresh mount
+    // even in a cgroup namespace of its own (Debian 12's 6.1: EBUSY for a
+    // rootless container); it then gets the same bind, also as runc does
+    // (its cgroup directory is what the cgroup namespace shows as `/`).
     if m.fstype.as_deref() == Some("cgroup2") || hs.iter().all(|h| h.name.is_empty()) {
+        let own = hs.iter().find(|h| h.fstype == "cgroup2");
         if new_cgroupns {
-            mount(Some("cgroup2"), &fd_path(target.as_fd()), Some("cgroup2"), m.opts.flags, NONE)
-                .ctx(|| "mount cgroup2".to_string())?;
-        } else if let Some(h) = hs.iter().find(|h| h.fstype == "cgroup2") {
+            use nix::errno::Errno;
+            let fresh = mount(Some("cgroup2"), &fd_path(target.as_fd()), Some("cgroup2"), m.opts.flags, NONE);
+            match (fresh, own) {
+                (Ok(()), _) => {}
+                (Err(Errno::EPERM | Errno::EBUSY), Some(h)) if in_userns => {
+                    bind_cgroup_dir(root, &h.host_dir, &m.dest, m.opts.flags)?
+                }
+                (Err(e), _) => return Err(e).ctx(|| "mount cgroup2".to_string()),
+            }
+        } else if let Some(h) = own {
             bind_cgroup_dir(root, &h.host_dir, &m.dest, m.opts.flags)?;
         }
         return Ok(());
