@@ -30,6 +30,11 @@ fn main() {
             std::process::exit(code);
         }
     };
+    // The clap definitions of every verb (about 0.15 MB of heap) are done
+    // with: freed before the verb runs, their memory serves its allocations
+    // instead of growing the heap (run's peak RSS).
+    drop(def);
+    drop(args);
     let format = if cli.log_format == "json" { Format::Json } else { Format::Text };
     logging::init(cli.log.as_deref(), format, cli.debug);
     // runc: a failed exec exits 255, so that it is told apart from the

@@ -88,7 +88,8 @@ echo "# bench: $(date -u +%Y-%m-%d), $(nproc) cpus, kernel $(uname -r), load $(c
 for r in "${runtimes[@]}"; do
 	name=${r%%=*} path=${r#*=}
 	strip -o "$W/stripped" "$path" 2>/dev/null || cp "$path" "$W/stripped"
-	libs=$(ldd "$path" 2>/dev/null | awk '$3 ~ /^\// {print $3}' | xargs -r stat -Lc %s | awk '{s += $1} END {print s + 0}')
+	# (ldd fails on a static non-PIE executable: no shared libraries)
+	libs=$({ ldd "$path" 2>/dev/null || true; } | awk '$3 ~ /^\// {print $3}' | xargs -r stat -Lc %s | awk '{s += $1} END {print s + 0}')
 	printf '# %-6s %s: %s bytes as installed, %s stripped, %s in shared libraries\n' "$name" \
 		"$("$path" --version 2>/dev/null | head -1)" "$(stat -Lc %s "$path")" "$(stat -c %s "$W/stripped")" "$libs"
 done

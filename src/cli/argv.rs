@@ -33,10 +33,12 @@ pub fn normalize(args: Vec<OsString>, root: &Command) -> Vec<OsString> {
     let mut out = Vec::with_capacity(args.len());
     let mut it = args.into_iter();
     out.extend(it.next());
-    let mut cmd = root;
-    let mut at_root = true;
+    // The verb's own definition, built (its flags are defined only when it
+    // is built: `Command::defer`), once the verb is known.
+    let mut verb: Option<Command> = None;
     let mut flags = true;
     while let Some(arg) = it.next() {
+        let cmd = verb.as_ref().unwrap_or(root);
         let Some(s) = arg.to_str().map(str::to_owned) else {
             out.push(arg);
             continue;
@@ -90,10 +92,11 @@ pub fn normalize(args: Vec<OsString>, root: &Command) -> Vec<OsString> {
             continue;
         }
         // A positional: the verb, or the verb's first argument.
-        if at_root {
+        if verb.is_none() {
             if let Some(sub) = root.find_subcommand(OsStr::new(&s)) {
-                cmd = sub;
-                at_root = false;
+                let mut sub = sub.clone();
+                sub.build();
+                verb = Some(sub);
                 out.push(arg);
                 continue;
             }

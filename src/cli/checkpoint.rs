@@ -37,7 +37,10 @@ pub struct Args {
     pub id: String,
 }
 
-/// The CRIU options `checkpoint` and `restore` share (runc's flags).
+// The CRIU options `checkpoint` and `restore` share (runc's flags). Not a
+// doc comment: clap would make it the `about` of the verb that flattens it
+// (the verbs' flags are deferred, see `super::Command`, so it would be
+// applied after theirs).
 #[derive(Debug, clap::Args)]
 pub struct CriuArgs {
     /// Allow open TCP connections

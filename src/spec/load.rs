@@ -103,11 +103,9 @@ fn spec_from_value(value: Value) -> Result<Spec> {
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let field = if path == "." { what.to_string() } else { format!("{}{path}", prefix(what)) };
-        Error::config(field, inner.to_string())
+    super::de::from_value(&value).map_err(|e| {
+        let field = if e.path.is_empty() { what.to_string() } else { format!("{}{}", prefix(what), e.path) };
+        Error::config(field, e.msg)
     })
 }
 

@@ -2,6 +2,7 @@
 //! does with each field, and the default template that `berth spec` writes
 //! (and `imgtool` builds on).
 
+mod de;
 pub mod fields;
 pub mod load;
 #[cfg(test)]
