@@ -365,6 +365,7 @@ pub(super) fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cle
                 let reply = Message::HooksDone(String::from_utf8_lossy(&st).into_owned());
                 chan.send(&reply).ctx(|| "resume the container init".to_string())?;
             }
+            Some(Message::Steps(steps)) => logging::log_steps("create: init", &steps),
             Some(Message::Ready) => return Ok(()),
             Some(Message::Error(e)) => return Err(Error::Init(e)),
             Some(m) => return Err(Error::Init(format!("unexpected message {m:?} from the container init"))),
