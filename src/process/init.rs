@@ -23,9 +23,9 @@ use crate::procfs::Proc;
 use crate::rootfs::{dev, finish, mounts, paths};
 use crate::sys::process as sp;
 
-/// Descriptors the init inherits from the parent.
+/// Descriptors the init inherits from the parent, besides its end of the
+/// sync channel.
 pub struct InitFds {
-    pub chan: Channel,
     /// O_PATH descriptor of the state directory holding the exec fifo (a
     /// directory, so the fifo can be opened with openat(2) even from a
     /// root without /proc).
@@ -37,14 +37,16 @@ pub struct InitFds {
     /// The v1 `tasks` files of the container's cgroup, which the init
     /// writes itself into (`cgroups::entry`).
     pub cgroup_tasks: Vec<(std::path::PathBuf, OwnedFd)>,
+    /// The new network namespace berth made ahead (`super::netns`), its
+    /// `lo` up; the init joins it first thing.
+    pub netns: Option<OwnedFd>,
 }
 
 /// Run the init; `go`: wait for berth's `Go` first (see `process::sync`).
 /// Never returns: every way out is here.
-pub fn run(plan: &Plan, fds: InitFds, go: bool) -> ! {
-    let chan = fds.chan;
+pub fn run(plan: &Plan, chan: Channel, fds: InitFds, go: bool) -> ! {
     let steps = StepTimes::new();
-    let e = match setup(plan, &chan, go, fds.cgroup_tasks, fds.state_dir, fds.console, fds.guard, steps) {
+    let e = match setup(plan, &chan, go, fds, steps) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -73,17 +75,15 @@ pub(super) fn wait_for(chan: &Channel, want: &str) -> Result<Message> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn setup(
-    plan: &Plan,
-    chan: &Channel,
-    go: bool,
-    cgroup_tasks: Vec<(std::path::PathBuf, OwnedFd)>,
-    state_dir: Option<OwnedFd>,
-    console: Option<OwnedFd>,
-    guard: OwnedFd,
-    mut steps: StepTimes,
-) -> Result<Never> {
+fn setup(plan: &Plan, chan: &Channel, go: bool, fds: InitFds, mut steps: StepTimes) -> Result<Never> {
+    let InitFds { state_dir, console, guard, cgroup_tasks, netns } = fds;
+    // The network namespace berth made ahead, ours before anything else
+    // (the create hooks may configure it through /proc/<pid>/ns/net).
+    let premade_netns = netns.is_some();
+    if let Some(ns) = netns {
+        nix::sched::setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).ctx(|| "join the new network namespace".to_string())?;
+        steps.step("join the network namespace berth made");
+    }
     // 1. The parent writes our id maps, starts a systemd unit or moves us
     //    into a cgroup the clone could not put us in, and only then lets
     //    us go (an unprivileged parent can only write the maps of a
@@ -114,7 +114,7 @@ fn setup(
     steps.step("join the namespaces given by path, the cgroup namespace");
     // A new network namespace gets its loopback up (runc's "loopback"
     // network): `--network none` containers still talk to 127.0.0.1.
-    if plan.ns.creates(LinuxNamespaceType::Network) {
+    if plan.ns.creates(LinuxNamespaceType::Network) && !premade_netns {
         crate::sys::net::set_up("lo").ctx(|| "bring up the loopback interface `lo`".to_string())?;
         steps.step("bring up `lo`");
     }

@@ -123,6 +123,8 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         crate::notify::amend(&mut spec, d)?;
     }
     let mut plan = super::plan(spec, bundle.dir.clone(), opts)?;
+    // The network namespace is made meanwhile (`super::netns`).
+    let netns = super::netns::NetnsAhead::start(&plan)?;
     steps.step("plan and validate the config");
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {
         return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
@@ -232,10 +234,18 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         || cgroup.as_ref().is_some_and(Cgroup::is_systemd)
         || !plan.net_devices.is_empty()
         || plan.intel_rdt.is_some();
+    let netns = match netns {
+        Some(n) => {
+            let fd = n.take()?;
+            steps.step("wait for the network namespace (made meanwhile)");
+            Some(fd)
+        }
+        None => None,
+    };
     let guard = exec_guard(&dir)?;
     let into = entry.into.as_ref().map(|f| f.as_fd());
-    let (pid, in_cgroup, go, parent_chan) =
-        spawn_init(&plan, &lock, into, entry.tasks, parent_first, state_dir_fd, console, guard)?;
+    let fds = InitFds { state_dir: Some(state_dir_fd), console, guard, cgroup_tasks: entry.tasks, netns };
+    let (pid, in_cgroup, go, parent_chan) = spawn_init(&plan, &lock, into, parent_first, fds)?;
     steps.step("make the exec guard, clone the init");
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
@@ -402,25 +412,25 @@ fn init_death(stored: &Stored) -> String {
 /// Clone the init. pid and time namespaces only apply to children, so the
 /// parent enters (or creates) them around the clone and then returns to
 /// its own, leaving hooks it runs later in the host's namespaces.
-/// `cgroup` is the cgroup2 directory to clone it into, `tasks` the v1
-/// files it writes itself into. Returns the init's pid, whether it was
-/// born in `cgroup`, whether it waits for `Go` (`parent_first`, or berth
-/// must still move it: both sides decide alike), and berth's end of the
-/// sync channel.
-#[allow(clippy::too_many_arguments)]
+/// `cgroup` is the cgroup2 directory to clone it into; `fds` what the init
+/// inherits besides its end of the sync channel (made here).
+/// Returns the init's pid, whether it was born in `cgroup`, whether it
+/// waits for `Go` (`parent_first`, or berth must still move it: both
+/// sides decide alike), and berth's end of the sync channel.
 fn spawn_init(
     plan: &Plan,
     lock: &Lock,
     cgroup: Option<std::os::fd::BorrowedFd<'_>>,
-    tasks: Vec<(std::path::PathBuf, OwnedFd)>,
     parent_first: bool,
-    state_dir: OwnedFd,
-    console: Option<OwnedFd>,
-    guard: OwnedFd,
+    fds: InitFds,
 ) -> Result<(i32, bool, bool, sync::Channel)> {
     let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
     let go = |in_cgroup: bool| parent_first || (cgroup.is_some() && !in_cgroup);
-    let fds = InitFds { chan: child_chan, state_dir: Some(state_dir), console, guard, cgroup_tasks: tasks };
+    // A network namespace made ahead is joined by the init, not cloned.
+    let mut clone_flags = plan.ns.clone_flags;
+    if fds.netns.is_some() {
+        clone_flags &= !(libc::CLONE_NEWNET as u64);
+    }
     let mut restore: Vec<(OwnedFd, CloneFlags)> = Vec::new();
     let ns_open = |name: &str| crate::namespaces::open_proc_ns(std::process::id(), name);
     let mut enter = |t: LinuxNamespaceType, flag: CloneFlags, own: &str| -> Result<()> {
@@ -435,7 +445,7 @@ fn spawn_init(
         unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).ctx(|| "create the time namespace".to_string())?;
         write_time_offsets(plan)?;
     }
-    let forked = clone_process(plan.ns.clone_flags, cgroup);
+    let forked = clone_process(clone_flags, cgroup);
     match forked {
         Ok(Forked::Child { in_cgroup }) => {
             crate::signals::restore_in_child();
@@ -443,10 +453,11 @@ fn spawn_init(
             // Only the init's end stays open in the init, so that it sees
             // EOF (and exits) if berth dies during create.
             drop(parent_chan);
-            init::run(plan, fds, go(in_cgroup))
+            init::run(plan, child_chan, fds, go(in_cgroup))
         }
         Ok(Forked::Parent { pid, in_cgroup }) => {
             // Likewise berth keeps only its end: EOF means the init died.
+            drop(child_chan);
             drop(fds);
             for (fd, flag) in restore.into_iter().rev() {
                 setns(fd.as_fd(), flag).ctx(|| "return to berth's own namespaces".to_string())?;
