@@ -76,13 +76,16 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     // so pause, exec, kill and delete work from elsewhere meanwhile.
     let started = parent::start(&dir, lock, &stored, &spec);
     let started_ok = started.is_ok();
+    let mut steps = crate::logging::Steps::new("run");
     let code = match started {
         Ok(()) => wait_loop(pid, &crate::signals::forwarding_fd()?, master.as_ref()),
         Err(e) => Err(e),
     };
+    steps.step("the container ran and exited");
     // --keep: the stopped container stays until `delete` (unless start
     // failed, which already destroyed it).
     let cleanup = if a.keep && started_ok { Ok(()) } else { destroy_if_ours(&dir, &stored) };
+    steps.step("delete the container");
     let code = code?;
     cleanup?;
     Err(Error::Exit(code))
