@@ -414,6 +414,29 @@ pub fn get_rlimit(resource: u32) -> io::Result<(u64, u64)> {
     Ok((lim.rlim_cur, lim.rlim_max))
 }
 
+/// prctl(PR_CAPBSET_DROP): take capability number `cap` out of the
+/// bounding set (EINVAL: the kernel has no such capability; EPERM: no
+/// CAP_SETPCAP).
+pub fn capbset_drop(cap: u8) -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// prctl(PR_CAPBSET_READ): whether capability number `cap` is in the
+/// bounding set.
+pub fn capbset_read(cap: u8) -> io::Result<bool> {
+    // SAFETY: prctl with integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(cap), 0, 0, 0) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r == 1)
+}
+
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a fresh anonymous session
 /// keyring, so the container can't see the host's keys.
 pub fn join_new_session_keyring() -> io::Result<()> {
