@@ -268,9 +268,11 @@ check_json_error_log() {
 	assert_output_contains "create: init: detach the old root:"
 	assert_output_contains "create: init: look up the program:"
 	# The default config's new network namespace is made while berth
-	# prepares the clone; the init joins it.
-	assert_output_contains "create: wait for the network namespace (made meanwhile):"
-	assert_output_contains "create: init: join the network namespace berth made:"
+	# prepares the clone (given a second CPU); the init joins it.
+	if [ "$(nproc)" -ge 2 ]; then
+		assert_output_contains "create: wait for the network namespace (made meanwhile):"
+		assert_output_contains "create: init: join the network namespace berth made:"
+	fi
 }
 
 @test "without --debug no step lines are written, the init's neither" {

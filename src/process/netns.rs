@@ -5,13 +5,15 @@
 //! half a millisecond), and bringing its loopback up waits for the global
 //! RTNL lock. The init then only joins it (setns) first thing.
 //!
-//! Only where the result is the same as a CLONE_NEWNET at the clone: no
-//! user namespace anywhere (the namespace would be owned by berth's user
-//! namespace instead of the container's) and no `netDevices` (berth moves
-//! them into the namespace the init sits in when it asks for `Go`). The
-//! thread ends before the clone (`take` joins it, and so does a drop on
-//! the way out of a failed create): berth is single-threaded again when it
-//! clones, so the init never inherits a lock a thread held.
+//! Only where berth may use more than one CPU (on one the thread would
+//! only take turns with berth), and where the result is the same as a
+//! CLONE_NEWNET at the clone: no user namespace anywhere (the namespace
+//! would be owned by berth's user namespace instead of the container's)
+//! and no `netDevices` (berth moves them into the namespace the init sits
+//! in when it asks for `Go`). The thread ends before the clone (`take`
+//! joins it, and so does a drop on the way out of a failed create): berth
+//! is single-threaded again when it clones, so the init never inherits a
+//! lock a thread held.
 
 use std::os::fd::OwnedFd;
 use std::thread::JoinHandle;
@@ -32,7 +34,7 @@ impl NetnsAhead {
             && !plan.ns.has_userns()
             && !plan.outer_userns
             && plan.net_devices.is_empty();
-        if !allowed {
+        if !allowed || !several_cpus() {
             return Ok(None);
         }
         let thread = std::thread::Builder::new()
@@ -52,6 +54,12 @@ impl Drop for NetnsAhead {
     fn drop(&mut self) {
         let _ = join(self.0.take());
     }
+}
+
+/// Whether berth may run on more than one CPU.
+fn several_cpus() -> bool {
+    let Ok(set) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) else { return false };
+    (0..nix::sched::CpuSet::count()).filter(|&c| set.is_set(c).unwrap_or(false)).nth(1).is_some()
 }
 
 fn join(thread: Option<JoinHandle<Result<OwnedFd>>>) -> Result<OwnedFd> {

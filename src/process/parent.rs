@@ -234,15 +234,16 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         || cgroup.as_ref().is_some_and(Cgroup::is_systemd)
         || !plan.net_devices.is_empty()
         || plan.intel_rdt.is_some();
+    let guard = exec_guard(&dir)?;
     let netns = match netns {
         Some(n) => {
+            steps.step("make the exec guard");
             let fd = n.take()?;
             steps.step("wait for the network namespace (made meanwhile)");
             Some(fd)
         }
         None => None,
     };
-    let guard = exec_guard(&dir)?;
     let into = entry.into.as_ref().map(|f| f.as_fd());
     let fds = InitFds { state_dir: Some(state_dir_fd), console, guard, cgroup_tasks: entry.tasks, netns };
     let (pid, in_cgroup, go, parent_chan) = spawn_init(&plan, &lock, into, parent_first, fds)?;
