@@ -44,8 +44,10 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     } else {
         crate::signals::block_forwarded()?;
     }
+    let mut steps = crate::logging::Steps::new("run");
     let opts = a.create.options(g);
     let bundle = crate::spec::load::load_bundle(&opts.bundle)?;
+    steps.step("read the config");
     // run starts what it creates, and start needs a process: refuse before
     // anything exists rather than create a container that cannot start.
     if bundle.spec.process().is_none() {
@@ -76,7 +78,7 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     // so pause, exec, kill and delete work from elsewhere meanwhile.
     let started = parent::start(&dir, lock, &stored, &spec);
     let started_ok = started.is_ok();
-    let mut steps = crate::logging::Steps::new("run");
+    steps.step("create and start (the steps above)");
     let code = match started {
         Ok(()) => wait_loop(pid, &crate::signals::forwarding_fd()?, master.as_ref()),
         Err(e) => Err(e),
