@@ -260,7 +260,8 @@ check_json_error_log() {
 	[ "${#lines[@]}" -ge 3 ] || fail "too few debug lines: $output"
 	runc_differs "runc's debug lines are its own (nsexec's), without step timings"
 	assert_output_contains "create: plan and validate the config:"
-	assert_output_contains "create: make the exec guard, clone the init:"
+	assert_output_contains "create: make the exec guard:"
+	assert_output_contains "create: clone the init:"
 	assert_output_contains "start: release the init (exec fifo), startContainer hooks:"
 	[[ $output =~ \(total\ [0-9.]+\ ms\) ]] || fail "no timings: $output"
 	# The init's own steps, reported back to berth before it is ready.

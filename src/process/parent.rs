@@ -235,9 +235,9 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         || !plan.net_devices.is_empty()
         || plan.intel_rdt.is_some();
     let guard = exec_guard(&dir)?;
+    steps.step("make the exec guard");
     let netns = match netns {
         Some(n) => {
-            steps.step("make the exec guard");
             let fd = n.take()?;
             steps.step("wait for the network namespace (made meanwhile)");
             Some(fd)
@@ -247,7 +247,7 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
     let into = entry.into.as_ref().map(|f| f.as_fd());
     let fds = InitFds { state_dir: Some(state_dir_fd), console, guard, cgroup_tasks: entry.tasks, netns };
     let (pid, in_cgroup, go, parent_chan) = spawn_init(&plan, &lock, into, parent_first, fds)?;
-    steps.step("make the exec guard, clone the init");
+    steps.step("clone the init");
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
     stored.pid = pid;
