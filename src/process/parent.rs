@@ -632,6 +632,18 @@ fn wait_program_exec(dir: &ContainerDir, stored: &Stored) {
 /// its cgroup path, may already belong to a new container). `None`: that
 /// `delete --force` itself.
 pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Result<()> {
+    destroy_with(dir, lock, stored, None)
+}
+
+/// [`destroy`], given the container's config when the caller has it
+/// (`run`, which created it): it is not read back from the state
+/// directory then.
+pub fn destroy_with(
+    dir: &ContainerDir,
+    lock: Option<&Lock>,
+    stored: &Stored,
+    spec: Option<&oci_spec::runtime::Spec>,
+) -> Result<()> {
     if lock.is_some_and(|l| !l.names_path()) {
         return Ok(());
     }
@@ -645,8 +657,9 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
     while state::init_alive(stored.pid, stored.start_time) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));
     }
-    let spec = dir.load_config().ok();
-    if let Some(spec) = &spec {
+    let loaded = if spec.is_none() { dir.load_config().ok() } else { None };
+    let spec = spec.or(loaded.as_ref());
+    if let Some(spec) = spec {
         let st = serde_json::to_vec(&stored.oci(Status::Stopped)).unwrap_or_default();
         hooks::run_warn(Stage::Poststop, &hooks::of(spec, Stage::Poststop), &st);
     }
@@ -655,7 +668,7 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
     if let Some(cg) = stored.own_cgroup() {
         cg.destroy()?;
     }
-    if let Some(spec) = &spec {
+    if let Some(spec) = spec {
         remove_resctrl(spec, &stored.id)?;
     }
     dir.remove()
