@@ -506,24 +506,45 @@ fn host_root(plan: &Plan) -> (u32, u32) {
 /// `process::sync`'s start protocol); returns an O_PATH descriptor of
 /// their directory.
 fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
-    // Readable by the container user (who may map to no one on the host):
-    // the init opens it after it took the container's credentials.
-    let marker = dir.created_lock_path();
-    crate::atomic_file::write(&marker, b"", 0o644).ctx(|| format!("create `{}`", marker.display()))?;
-    std::fs::set_permissions(&marker, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .ctx(|| format!("chmod `{}`", marker.display()))?;
+    // Both made with their final mode, the umask cleared meanwhile: one
+    // filesystem operation each, no chmod after (on a journalled state
+    // root every one of them may wait for a journal commit). The
+    // directory is new and ours, so O_EXCL and mkfifo find nothing there.
+    let umask = crate::sys::process::set_umask(0);
+    let made = make_fifo_files(dir);
+    crate::sys::process::set_umask(umask);
+    made?;
+    // Only real root can give the fifo away; a rootless caller is
+    // container root. Mostly it is root's own already (a stat is no
+    // filesystem change).
     let p = dir.fifo_path();
-    nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o622)).ctx(|| format!("create exec fifo `{}`", p.display()))?;
-    // mkfifo is subject to the umask; make it writable by the container user.
-    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o622))
-        .ctx(|| format!("chmod exec fifo `{}`", p.display()))?;
-    // Only real root can give it away; a rootless caller is container root.
     if nix::unistd::geteuid().is_root() {
+        use std::os::unix::fs::MetadataExt;
         let (uid, gid) = host_root(plan);
-        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).ctx(|| format!("chown exec fifo `{}`", p.display()))?;
+        let owned = std::fs::symlink_metadata(&p).is_ok_and(|m| (m.uid(), m.gid()) == (uid, gid));
+        if !owned {
+            std::os::unix::fs::chown(&p, Some(uid), Some(gid)).ctx(|| format!("chown exec fifo `{}`", p.display()))?;
+        }
     }
     nix::fcntl::open(&dir.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .ctx(|| format!("open state directory `{}`", dir.path.display()))
+}
+
+/// The created marker and the exec fifo: readable (the marker) and
+/// writable (the fifo) by the container user, who may map to no one on
+/// the host: the init opens both after it took the container's
+/// credentials.
+fn make_fifo_files(dir: &ContainerDir) -> Result<()> {
+    let marker = dir.created_lock_path();
+    nix::fcntl::open(
+        &marker,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o644),
+    )
+    .map(drop)
+    .ctx(|| format!("create `{}`", marker.display()))?;
+    let p = dir.fifo_path();
+    nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o622)).ctx(|| format!("create exec fifo `{}`", p.display()))
 }
 
 /// `start`: release the init, wait until it executed the user program,

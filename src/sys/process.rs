@@ -449,10 +449,10 @@ pub fn join_new_session_keyring() -> io::Result<()> {
     Ok(())
 }
 
-/// umask(2).
-pub fn set_umask(mask: u32) {
+/// umask(2); returns the previous mask.
+pub fn set_umask(mask: u32) -> u32 {
     // SAFETY: umask cannot fail.
-    unsafe { libc::umask(mask as libc::mode_t) };
+    unsafe { libc::umask(mask as libc::mode_t) as u32 }
 }
 
 /// A borrowed descriptor for stdio number `fd` (0, 1 or 2).
