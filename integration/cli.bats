@@ -279,7 +279,42 @@ check_json_error_log() {
 	[ "${#lines[@]}" -ge 3 ] || fail "too few debug lines: $output"
 	runc_differs "runc's debug lines are its own (nsexec's), without step timings"
 	assert_output_contains "create: plan and validate the config:"
-	assert_output_contains "create: make the exec guard, clone the init:"
+	assert_output_contains "create: make the exec guard:"
+	assert_output_contains "create: clone the init:"
 	assert_output_contains "start: release the init (exec fifo), startContainer hooks:"
 	[[ $output =~ \(total\ [0-9.]+\ ms\) ]] || fail "no timings: $output"
+	# The init's own steps, reported back to berth before it is ready.
+	assert_output_contains "create: init: mount the config's mounts:"
+	assert_output_contains "create: init: detach the old root:"
+	assert_output_contains "create: init: look up the program:"
+	# The default config's new network namespace is made while berth
+	# prepares the clone (given a second CPU); the init joins it.
+	if [ "$(nproc)" -ge 2 ]; then
+		assert_output_contains "create: wait for the network namespace (made meanwhile):"
+		assert_output_contains "create: init: join the network namespace berth made:"
+	fi
+}
+
+@test "without --debug no step lines are written, the init's neither" {
+	make_bundle "$BUNDLE" true
+	run runtime --log "$WORK/quiet.json" --log-format json run -b "$BUNDLE" "$CID" </dev/null
+	assert_success
+	if [ -s "$WORK/quiet.json" ]; then
+		run jq -r 'select(.level == "debug") | .msg' "$WORK/quiet.json"
+		assert_success
+		[ -z "$output" ] || fail "debug lines without --debug: $output"
+	fi
+}
+
+@test "--debug exec reports the exec'd process' steps" {
+	make_bundle "$BUNDLE" sleep 100
+	runtime create -b "$BUNDLE" "$CID"
+	runtime start "$CID"
+	run runtime --debug --log "$WORK/exec.json" --log-format json exec "$CID" true
+	assert_success
+	run jq -r 'select(.level == "debug") | .msg' "$WORK/exec.json"
+	assert_success
+	runc_differs "runc's debug lines are its own (nsexec's), without step timings"
+	assert_output_contains "exec: process: enter the cgroup, join the namespaces:"
+	assert_output_contains "exec: process: look up the program:"
 }

@@ -187,6 +187,18 @@ FS_TYPE='fs_type() { awk -v d="$1" '"'"'$5 == d {for (i = 7; $i != "-"; i++); t 
 	assert_output ""
 }
 
+@test "rootfsPropagation rshared: a rootfs under a shared mount still pivots" {
+	make_bundle "$BUNDLE"
+	mount --bind "$WORK" "$WORK"
+	mount --make-rshared "$WORK"
+	update_config '.linux.rootfsPropagation = "rshared"'
+	run_sh 'awk "\$5 == \"/\"" /proc/self/mountinfo'
+	assert_success
+	assert_output_contains " / "
+	runc_differs "runc 1.1 leaves the container's / private with rootfsPropagation rshared"
+	assert_output_contains "shared:"
+}
+
 @test "a mount destination that is a symlink out of the rootfs stays inside it" {
 	make_bundle "$BUNDLE"
 	mkdir "$WORK/target" "$WORK/target2" "$WORK/src"

@@ -25,6 +25,22 @@ proc_name() {
 	done
 }
 
+@test "a new network namespace is the container's alone, with only its loopback, up" {
+	make_bundle "$BUNDLE"
+	# /sys/class/net of the container's own sysfs: its interfaces; lo's
+	# flags in hex (IFF_UP is 0x1), as runc's "loopback" network sets them.
+	run_sh 'readlink /proc/self/ns/net; ls /sys/class/net; cat /sys/class/net/lo/flags'
+	assert_success
+	[ "${lines[0]}" != "$(ns_of net)" ] || fail "the network namespace is the host's"
+	assert_equal "${lines[1]}" lo "interfaces"
+	[ $((${lines[2]} & 1)) -eq 1 ] || fail "lo is down: flags ${lines[2]}"
+	# Two containers at once: each namespace is new.
+	runtime create -b "$BUNDLE" "$CID-2"
+	pid=$(state_field "$CID-2" pid)
+	[ "$(ns_of net "$pid")" != "${lines[0]}" ] || fail "two containers share a network namespace"
+	[ "$(ns_of net "$pid")" != "$(ns_of net)" ] || fail "the second container's network namespace is the host's"
+}
+
 @test "namespaces not in the config are inherited from the runtime" {
 	make_bundle "$BUNDLE"
 	update_config '.linux.namespaces = [{"type":"mount"}] | del(.hostname)'

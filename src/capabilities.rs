@@ -54,11 +54,32 @@ pub fn plan(c: Option<&LinuxCapabilities>) -> Result<CapPlan> {
 /// runs before the uid switch). Capabilities the kernel does not know are
 /// skipped.
 pub fn drop_bounding(p: &CapPlan) -> Result<()> {
-    let current = caps::read(None, CapSet::Bounding).map_err(|e| Error::Init(format!("read bounding set: {e}")))?;
-    for cap in current {
-        if !p.bounding.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap)
-                .map_err(|e| Error::Init(format!("drop `{cap}` from the bounding set: {e}")))?;
+    use crate::sys::process::{capbset_drop, capbset_read};
+    // Dropped straight away, one prctl each, not read first: dropping a
+    // capability that is not in the set is no error. Only without
+    // CAP_SETPCAP (EPERM) is the set read, to tell "already out" (fine)
+    // from "cannot drop" (fatal).
+    for cap in caps::all() {
+        if p.bounding.contains(&cap) {
+            continue;
+        }
+        let dropped = match capbset_drop(cap.index()) {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => match capbset_read(cap.index()) {
+                Ok(false) => Ok(()),
+                _ => Err(e),
+            },
+            r => r,
+        };
+        match dropped {
+            Ok(()) => {}
+            // A capability this kernel does not have.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+            Err(e) => {
+                return Err(Error::Init(format!(
+                    "drop `{cap}` from the bounding set: {}",
+                    crate::error::errno_text(e.raw_os_error().unwrap_or(0))
+                )))
+            }
         }
     }
     Ok(())

@@ -15,8 +15,20 @@ use crate::sys::bpf;
 pub(crate) fn execute(plan: Plan) -> Result<Vec<String>> {
     let mut warnings = plan.warnings;
     let mut retry = Vec::new();
+    // Writes in a row to one file (a device list: `devices.allow` once per
+    // rule) share one open: each write(2) is a command of its own.
+    let mut open: Option<(std::path::PathBuf, std::fs::File)> = None;
     for w in plan.writes {
-        match std::fs::write(&w.path, &w.value) {
+        let file = match open.take() {
+            Some((path, f)) if path == w.path => Ok(f),
+            _ => std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&w.path),
+        };
+        let written = file.and_then(|mut f| {
+            let r = std::io::Write::write_all(&mut f, w.value.as_bytes());
+            open = Some((w.path.clone(), f));
+            r
+        });
+        match written {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) && w.on_einval != OnEinval::Fail => match w.on_einval {
                 OnEinval::Warn(msg) => warnings.push(msg),
@@ -68,9 +80,13 @@ mod tests {
         let mut plan = Plan::default();
         plan.write(tmp.path(), "a", 1);
         plan.write_with(tmp.path(), "b", "x", OnEinval::Warn("w".into()));
+        plan.write(tmp.path(), "c", 1);
+        plan.write(tmp.path(), "c", 2);
         plan.warn("first");
         assert_eq!(execute(plan).unwrap(), vec!["first".to_owned()]);
         assert_eq!(read(tmp.path().join("a")).unwrap(), "1");
+        // Two writes in a row through one open: both land, in order.
+        assert_eq!(read(tmp.path().join("c")).unwrap(), "12");
         let mut plan = Plan::default();
         plan.write(&tmp.path().join("missing"), "a", 1);
         assert!(matches!(execute(plan), Err(Error::Write { .. })));

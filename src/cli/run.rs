@@ -44,8 +44,10 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     } else {
         crate::signals::block_forwarded()?;
     }
+    let mut steps = crate::logging::Steps::new("run");
     let opts = a.create.options(g);
     let bundle = crate::spec::load::load_bundle(&opts.bundle)?;
+    steps.step("read the config");
     // run starts what it creates, and start needs a process: refuse before
     // anything exists rather than create a container that cannot start.
     if bundle.spec.process().is_none() {
@@ -76,13 +78,16 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
     // so pause, exec, kill and delete work from elsewhere meanwhile.
     let started = parent::start(&dir, lock, &stored, &spec);
     let started_ok = started.is_ok();
+    steps.step("create and start (the steps above)");
     let code = match started {
         Ok(()) => wait_loop(pid, &crate::signals::forwarding_fd()?, master.as_ref()),
         Err(e) => Err(e),
     };
+    steps.step("the container ran and exited");
     // --keep: the stopped container stays until `delete` (unless start
     // failed, which already destroyed it).
-    let cleanup = if a.keep && started_ok { Ok(()) } else { destroy_if_ours(&dir, &stored) };
+    let cleanup = if a.keep && started_ok { Ok(()) } else { destroy_if_ours(&dir, &stored, &spec) };
+    steps.step("delete the container");
     let code = code?;
     cleanup?;
     Err(Error::Exit(code))
@@ -90,8 +95,9 @@ pub fn run(a: Args, g: &Globals) -> Result<()> {
 
 /// Destroy the container this `run` made, unless someone deleted it while
 /// it ran (and maybe made another with the same id: the one on disk must
-/// be ours, same init, same creation time).
-fn destroy_if_ours(dir: &ContainerDir, ours: &Stored) -> Result<()> {
+/// be ours, same init, same creation time). `spec` is its config, as read
+/// for the create.
+fn destroy_if_ours(dir: &ContainerDir, ours: &Stored, spec: &oci_spec::runtime::Spec) -> Result<()> {
     let lock = match dir.lock(LockMode::Exclusive) {
         Ok(l) => l,
         Err(Error::NotExist(_)) => return Ok(()),
@@ -99,11 +105,11 @@ fn destroy_if_ours(dir: &ContainerDir, ours: &Stored) -> Result<()> {
     };
     match dir.load() {
         Ok(s) if s.pid == ours.pid && s.start_time == ours.start_time && s.created == ours.created => {
-            parent::destroy(dir, Some(&lock), &s)
+            parent::destroy_with(dir, Some(&lock), &s, Some(spec))
         }
         Ok(_) | Err(Error::NotExist(_)) => Ok(()),
         // Damaged meanwhile: what we know is still ours.
-        Err(_) => parent::destroy(dir, Some(&lock), ours),
+        Err(_) => parent::destroy_with(dir, Some(&lock), ours, Some(spec)),
     }
 }
 

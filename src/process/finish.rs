@@ -89,6 +89,8 @@ pub(super) struct Tail<'a> {
     pub(super) keep: Vec<RawFd>,
     /// The process is in a user namespace other than the host's.
     pub(super) in_userns: bool,
+    /// The steps so far with their times (`--debug`), sent to berth at the gate.
+    pub(super) steps: crate::logging::StepTimes,
 }
 
 /// What the gate leaves open until the exec: create's end of the exec
@@ -128,6 +130,7 @@ pub(super) fn finish(
     }
     drop(t.console.take());
     drop(t.console_target.take());
+    t.steps.step(if p.terminal { "the terminal" } else { "a session of its own" });
     // 2. keyring: EPERM/ENOSYS (keyrings disabled, or blocked by an outer
     //    profile) is not fatal, as in runc.
     if p.new_keyring {
@@ -162,6 +165,7 @@ pub(super) fn finish(
     if let Some(cpus) = &p.cpus_final {
         crate::placement::set_affinity(cpus)?;
     }
+    t.steps.step("keyring, rlimits and the other attributes");
     // 4. stdio
     attrs::give_stdio(p.user.uid, p.terminal)?;
     // 5. descriptors: ours stay (close-on-exec) until the exec.
@@ -187,8 +191,10 @@ pub(super) fn finish(
     // group list is an error (read now, before seccomp).
     let setgroups_denied = t.in_userns
         && proc(&mut t.proc)?.read(&format!("{}/setgroups", Proc::self_dir())).is_ok_and(|s| s.trim() == "deny");
+    t.steps.step("stdio, close descriptors, LSM");
     // 7. signals
     sp::reset_signals().ctx(|| "reset signal dispositions and mask".to_string())?;
+    t.steps.step("reset the signals");
     // 8. seccomp, early
     let early = p.seccomp.as_ref().filter(|s| !p.no_new_privs || s.wants_listener());
     if let Some(prog) = early {
@@ -196,6 +202,7 @@ pub(super) fn finish(
             nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs".to_string())?;
         }
         attrs::load_seccomp(prog, t.chan)?;
+        t.steps.step("load the seccomp profile (early)");
     }
     // 9. credentials, and the working directory
     crate::capabilities::drop_bounding(&p.caps)?;
@@ -209,13 +216,20 @@ pub(super) fn finish(
     }
     // 10. cwd check
     check_cwd(&p.cwd)?;
+    t.steps.step("bounding set, user, capabilities, cwd");
     // 11. program
     let mut env = p.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", attrs::home_of(p.user.uid)));
     }
     let program = super::exec::find(&p.args[0], &super::exec::path_var(&env), &p.cwd).map_err(Error::Init)?;
+    t.steps.step("look up the program");
     // 12. gate
+    let steps = t.steps.take();
+    if !steps.is_empty() {
+        // Before a late seccomp profile, which may deny sendto.
+        t.chan.send(&super::sync::Message::Steps(steps)).ctx(|| "send the step times to berth".to_string())?;
+    }
     let started = gate(t.chan)?;
     let Err(e) = after_gate(p, &t, early.is_some(), nofile, &program, &env);
     started.failed(&e);

@@ -18,13 +18,14 @@ use super::sync::{Channel, Message};
 use super::Plan;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Stage};
+use crate::logging::StepTimes;
 use crate::procfs::Proc;
 use crate::rootfs::{dev, finish, mounts, paths};
 use crate::sys::process as sp;
 
-/// Descriptors the init inherits from the parent.
+/// Descriptors the init inherits from the parent, besides its end of the
+/// sync channel.
 pub struct InitFds {
-    pub chan: Channel,
     /// O_PATH descriptor of the state directory holding the exec fifo (a
     /// directory, so the fifo can be opened with openat(2) even from a
     /// root without /proc).
@@ -36,13 +37,16 @@ pub struct InitFds {
     /// The v1 `tasks` files of the container's cgroup, which the init
     /// writes itself into (`cgroups::entry`).
     pub cgroup_tasks: Vec<(std::path::PathBuf, OwnedFd)>,
+    /// The new network namespace berth made ahead (`super::netns`), its
+    /// `lo` up; the init joins it first thing.
+    pub netns: Option<OwnedFd>,
 }
 
 /// Run the init; `go`: wait for berth's `Go` first (see `process::sync`).
 /// Never returns: every way out is here.
-pub fn run(plan: &Plan, fds: InitFds, go: bool) -> ! {
-    let chan = fds.chan;
-    let e = match setup(plan, &chan, go, fds.cgroup_tasks, fds.state_dir, fds.console, fds.guard) {
+pub fn run(plan: &Plan, chan: Channel, fds: InitFds, go: bool) -> ! {
+    let steps = StepTimes::new();
+    let e = match setup(plan, &chan, go, fds, steps) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -71,15 +75,15 @@ pub(super) fn wait_for(chan: &Channel, want: &str) -> Result<Message> {
     }
 }
 
-fn setup(
-    plan: &Plan,
-    chan: &Channel,
-    go: bool,
-    cgroup_tasks: Vec<(std::path::PathBuf, OwnedFd)>,
-    state_dir: Option<OwnedFd>,
-    console: Option<OwnedFd>,
-    guard: OwnedFd,
-) -> Result<Never> {
+fn setup(plan: &Plan, chan: &Channel, go: bool, fds: InitFds, mut steps: StepTimes) -> Result<Never> {
+    let InitFds { state_dir, console, guard, cgroup_tasks, netns } = fds;
+    // The network namespace berth made ahead, ours before anything else
+    // (the create hooks may configure it through /proc/<pid>/ns/net).
+    let premade_netns = netns.is_some();
+    if let Some(ns) = netns {
+        nix::sched::setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).ctx(|| "join the new network namespace".to_string())?;
+        steps.step("join the network namespace berth made");
+    }
     // 1. The parent writes our id maps, starts a systemd unit or moves us
     //    into a cgroup the clone could not put us in, and only then lets
     //    us go (an unprivileged parent can only write the maps of a
@@ -94,6 +98,7 @@ fn setup(
     // processes (in the container too, once it shares our pid namespace
     // with `exec`'d ones) from opening /proc/<pid>/exe or our memory.
     nix::sys::prctl::set_dumpable(false).ctx(|| "make the init non-dumpable".to_string())?;
+    steps.step(if go { "wait for `go`, enter the cgroup" } else { "enter the cgroup" });
     let in_userns = plan.ns.has_userns() || plan.outer_userns;
     if plan.ns.creates(LinuxNamespaceType::User) {
         attrs::become_root()?;
@@ -106,17 +111,19 @@ fn setup(
     if plan.ns.new_cgroup {
         unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "create the cgroup namespace".to_string())?;
     }
+    steps.step("join the namespaces given by path, the cgroup namespace");
     // A new network namespace gets its loopback up (runc's "loopback"
     // network): `--network none` containers still talk to 127.0.0.1.
-    if plan.ns.creates(LinuxNamespaceType::Network) {
+    if plan.ns.creates(LinuxNamespaceType::Network) && !premade_netns {
         crate::sys::net::set_up("lo").ctx(|| "bring up the loopback interface `lo`".to_string())?;
+        steps.step("bring up `lo`");
     }
     set_uts(plan)?;
     // 3-5. The root filesystem, the create hooks, the switch of root.
     sp::set_umask(0);
     let cwd = plan.process.as_ref().map(|p| p.cwd.clone()).unwrap_or_else(|| "/".into());
     let done = if plan.ns.has_mountns() {
-        setup_rootfs(plan, chan, in_userns, &cwd)?
+        setup_rootfs(plan, chan, in_userns, &cwd, &mut steps)?
     } else {
         setup_shared_mounts(plan, chan)?
     };
@@ -131,7 +138,8 @@ fn setup(
     };
     // 6-9. The tail shared with exec, then the wait for `start`.
     let keep = state_dir.as_ref().map(|d| d.as_raw_fd()).into_iter().collect();
-    let tail = Tail { chan, guard, console, console_target: done.console_target, proc: done.proc, keep, in_userns };
+    let tail =
+        Tail { chan, guard, console, console_target: done.console_target, proc: done.proc, keep, in_userns, steps };
     finish(process, tail, |chan| wait_for_start(chan, state_dir.as_ref().map(|d| d.as_fd()), plan, &done.state))
 }
 
@@ -255,18 +263,30 @@ pub(super) fn create_hooks(plan: &Plan, chan: &Channel) -> Result<String> {
 
 /// The container's own mount namespace: mounts (still seeing the host's
 /// paths), /dev, hooks, pivot_root, then the paths locked down from inside.
-fn setup_rootfs(plan: &Plan, chan: &Channel, in_userns: bool, cwd: &Path) -> Result<RootfsDone> {
+fn setup_rootfs(plan: &Plan, chan: &Channel, in_userns: bool, cwd: &Path, steps: &mut StepTimes) -> Result<RootfsDone> {
+    steps.step("set the hostname, domainname");
     let root = mounts::prepare_root(&plan.rootfs)?;
+    steps.step("prepare the root (propagation, rootfs bind)");
     mounts::mount_all(root.as_fd(), &plan.rootfs, &plan.idmapped, in_userns, plan.ns.new_cgroup, plan.cgroup.as_ref())?;
+    steps.step("mount the config's mounts");
     if plan.rootfs.setup_dev {
         dev::create_devices(root.as_fd(), &crate::rootfs::plan::default_devices(), in_userns)?;
         dev::create_symlinks(root.as_fd())?;
     }
     dev::create_devices(root.as_fd(), &plan.rootfs.devices, in_userns)?;
     paths::mkdir_all(root.as_fd(), cwd, 0o755)?;
+    steps.step("create /dev's devices and links, the cwd");
     let state = create_hooks(plan, chan)?;
+    if !state.is_empty() {
+        steps.step("createContainer hooks");
+    }
     finish::pivot(root.as_fd(), &plan.rootfs.rootfs, plan.no_pivot)?;
     drop(root);
+    steps.step("pivot_root");
+    if !plan.no_pivot {
+        finish::detach_old_root()?;
+        steps.step("detach the old root");
+    }
     // Stdio that is the host's /dev/null is reopened on the container's own
     // (runc's reOpenDevNull): CRIU cannot dump a descriptor of a mount
     // outside the container.
@@ -280,9 +300,11 @@ fn setup_rootfs(plan: &Plan, chan: &Channel, in_userns: bool, cwd: &Path) -> Res
             finish::mask_path(p, null.as_fd())?;
         }
     }
+    steps.step("reopen /dev/null, sysctls, masked paths");
     for p in &plan.rootfs.readonly_paths {
         finish::readonly_path(p)?;
     }
+    steps.step("read-only paths");
     // The terminal is bound onto /dev/console by the tail; the file to bind
     // onto is made now, while the root may still be writable.
     let console_target = if plan.terminal { Some(dev::console_target()?) } else { None };
@@ -292,6 +314,7 @@ fn setup_rootfs(plan: &Plan, chan: &Channel, in_userns: bool, cwd: &Path) -> Res
     if let Some(p) = plan.rootfs.propagation {
         finish::set_root_propagation(p)?;
     }
+    steps.step("/dev/console, read-only root, root propagation");
     Ok(RootfsDone { state, proc, console_target })
 }
 

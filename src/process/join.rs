@@ -217,6 +217,7 @@ pub fn spawn(stored: &Stored, dir: &ContainerDir, spec: &oci_spec::runtime::Spec
     loop {
         match parent_chan.recv_with_fd().ctx(|| "read from the exec process".to_string()).map_err(|e| fail(child, e))? {
             Some((Message::Ready, _)) => break,
+            Some((Message::Steps(steps), _)) => crate::logging::log_steps("exec: process", &steps),
             Some((Message::Forked(grandchild), _)) if !plan.late.is_empty() && grandchild > 0 => {
                 // The child is done; once it is reaped its child is ours.
                 let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
@@ -290,6 +291,7 @@ fn setup_child(
     tasks: Vec<(PathBuf, OwnedFd)>,
     go: bool,
 ) -> Result<Never> {
+    let mut steps = crate::logging::StepTimes::new();
     nix::sys::prctl::set_dumpable(false).ctx(|| "make the exec process non-dumpable".to_string())?;
     if go {
         wait_go(chan)?;
@@ -312,8 +314,9 @@ fn setup_child(
             Forked::Child { .. } => wait_go(chan)?,
         }
     }
-    let tail =
-        Tail { chan, guard, console, console_target: None, proc: None, keep: Vec::new(), in_userns: plan.in_userns };
+    steps.step("enter the cgroup, join the namespaces");
+    let in_userns = plan.in_userns;
+    let tail = Tail { chan, guard, console, console_target: None, proc: None, keep: Vec::new(), in_userns, steps };
     finish(&plan.process, tail, |chan| {
         // Ready goes out before the late seccomp profile, which may deny sendto.
         chan.send(&Message::Ready).ctx(|| "report ready to berth".to_string())?;

@@ -4,7 +4,8 @@
 //! container process. `plan` translates one OCI `process` object, and
 //! `finish` is the one tail both `init` and `join` end in; `launch` the
 //! steps berth takes around starting either (exec guard, seccomp listener,
-//! pid file). `Plan` is
+//! pid file); `netns` the new network namespace made while berth prepares
+//! the clone. `Plan` is
 //! everything create needs, computed and validated before any side effect.
 
 pub mod attrs;
@@ -13,6 +14,7 @@ pub mod finish;
 pub mod init;
 pub mod join;
 pub mod launch;
+pub mod netns;
 pub mod parent;
 pub mod plan;
 pub mod sync;

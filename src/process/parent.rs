@@ -123,6 +123,8 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         crate::notify::amend(&mut spec, d)?;
     }
     let mut plan = super::plan(spec, bundle.dir.clone(), opts)?;
+    // The network namespace is made meanwhile (`super::netns`).
+    let netns = super::netns::NetnsAhead::start(&plan)?;
     steps.step("plan and validate the config");
     if plan.terminal && console.is_none() && opts.console_socket.is_none() {
         return Err(Error::Usage("process.terminal is true: --console-socket is required".into()));
@@ -233,10 +235,19 @@ pub fn create_from(root: &Path, opts: &Options, bundle: Bundle, console: Option<
         || !plan.net_devices.is_empty()
         || plan.intel_rdt.is_some();
     let guard = exec_guard(&dir)?;
+    steps.step("make the exec guard");
+    let netns = match netns {
+        Some(n) => {
+            let fd = n.take()?;
+            steps.step("wait for the network namespace (made meanwhile)");
+            Some(fd)
+        }
+        None => None,
+    };
     let into = entry.into.as_ref().map(|f| f.as_fd());
-    let (pid, in_cgroup, go, parent_chan) =
-        spawn_init(&plan, &lock, into, entry.tasks, parent_first, state_dir_fd, console, guard)?;
-    steps.step("make the exec guard, clone the init");
+    let fds = InitFds { state_dir: Some(state_dir_fd), console, guard, cgroup_tasks: entry.tasks, netns };
+    let (pid, in_cgroup, go, parent_chan) = spawn_init(&plan, &lock, into, parent_first, fds)?;
+    steps.step("clone the init");
     cleanup.pid = Some(pid);
     let start_time = state::proc_stat(pid).map(|s| s.1).unwrap_or(0);
     stored.pid = pid;
@@ -365,6 +376,7 @@ pub(super) fn serve_init(chan: &sync::Channel, plan: &Plan, stored: &Stored, cle
                 let reply = Message::HooksDone(String::from_utf8_lossy(&st).into_owned());
                 chan.send(&reply).ctx(|| "resume the container init".to_string())?;
             }
+            Some(Message::Steps(steps)) => logging::log_steps("create: init", &steps),
             Some(Message::Ready) => return Ok(()),
             Some(Message::Error(e)) => return Err(Error::Init(e)),
             Some(m) => return Err(Error::Init(format!("unexpected message {m:?} from the container init"))),
@@ -401,25 +413,25 @@ fn init_death(stored: &Stored) -> String {
 /// Clone the init. pid and time namespaces only apply to children, so the
 /// parent enters (or creates) them around the clone and then returns to
 /// its own, leaving hooks it runs later in the host's namespaces.
-/// `cgroup` is the cgroup2 directory to clone it into, `tasks` the v1
-/// files it writes itself into. Returns the init's pid, whether it was
-/// born in `cgroup`, whether it waits for `Go` (`parent_first`, or berth
-/// must still move it: both sides decide alike), and berth's end of the
-/// sync channel.
-#[allow(clippy::too_many_arguments)]
+/// `cgroup` is the cgroup2 directory to clone it into; `fds` what the init
+/// inherits besides its end of the sync channel (made here).
+/// Returns the init's pid, whether it was born in `cgroup`, whether it
+/// waits for `Go` (`parent_first`, or berth must still move it: both
+/// sides decide alike), and berth's end of the sync channel.
 fn spawn_init(
     plan: &Plan,
     lock: &Lock,
     cgroup: Option<std::os::fd::BorrowedFd<'_>>,
-    tasks: Vec<(std::path::PathBuf, OwnedFd)>,
     parent_first: bool,
-    state_dir: OwnedFd,
-    console: Option<OwnedFd>,
-    guard: OwnedFd,
+    fds: InitFds,
 ) -> Result<(i32, bool, bool, sync::Channel)> {
     let (parent_chan, child_chan) = sync::pair().ctx(|| "create the sync socket".to_string())?;
     let go = |in_cgroup: bool| parent_first || (cgroup.is_some() && !in_cgroup);
-    let fds = InitFds { chan: child_chan, state_dir: Some(state_dir), console, guard, cgroup_tasks: tasks };
+    // A network namespace made ahead is joined by the init, not cloned.
+    let mut clone_flags = plan.ns.clone_flags;
+    if fds.netns.is_some() {
+        clone_flags &= !(libc::CLONE_NEWNET as u64);
+    }
     let mut restore: Vec<(OwnedFd, CloneFlags)> = Vec::new();
     let ns_open = |name: &str| crate::namespaces::open_proc_ns(std::process::id(), name);
     let mut enter = |t: LinuxNamespaceType, flag: CloneFlags, own: &str| -> Result<()> {
@@ -434,7 +446,7 @@ fn spawn_init(
         unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).ctx(|| "create the time namespace".to_string())?;
         write_time_offsets(plan)?;
     }
-    let forked = clone_process(plan.ns.clone_flags, cgroup);
+    let forked = clone_process(clone_flags, cgroup);
     match forked {
         Ok(Forked::Child { in_cgroup }) => {
             crate::signals::restore_in_child();
@@ -442,10 +454,11 @@ fn spawn_init(
             // Only the init's end stays open in the init, so that it sees
             // EOF (and exits) if berth dies during create.
             drop(parent_chan);
-            init::run(plan, fds, go(in_cgroup))
+            init::run(plan, child_chan, fds, go(in_cgroup))
         }
         Ok(Forked::Parent { pid, in_cgroup }) => {
             // Likewise berth keeps only its end: EOF means the init died.
+            drop(child_chan);
             drop(fds);
             for (fd, flag) in restore.into_iter().rev() {
                 setns(fd.as_fd(), flag).ctx(|| "return to berth's own namespaces".to_string())?;
@@ -493,24 +506,45 @@ fn host_root(plan: &Plan) -> (u32, u32) {
 /// `process::sync`'s start protocol); returns an O_PATH descriptor of
 /// their directory.
 fn make_fifo(dir: &ContainerDir, plan: &Plan) -> Result<OwnedFd> {
-    // Readable by the container user (who may map to no one on the host):
-    // the init opens it after it took the container's credentials.
-    let marker = dir.created_lock_path();
-    crate::atomic_file::write(&marker, b"", 0o644).ctx(|| format!("create `{}`", marker.display()))?;
-    std::fs::set_permissions(&marker, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .ctx(|| format!("chmod `{}`", marker.display()))?;
+    // Both made with their final mode, the umask cleared meanwhile: one
+    // filesystem operation each, no chmod after (on a journalled state
+    // root every one of them may wait for a journal commit). The
+    // directory is new and ours, so O_EXCL and mkfifo find nothing there.
+    let umask = crate::sys::process::set_umask(0);
+    let made = make_fifo_files(dir);
+    crate::sys::process::set_umask(umask);
+    made?;
+    // Only real root can give the fifo away; a rootless caller is
+    // container root. Mostly it is root's own already (a stat is no
+    // filesystem change).
     let p = dir.fifo_path();
-    nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o622)).ctx(|| format!("create exec fifo `{}`", p.display()))?;
-    // mkfifo is subject to the umask; make it writable by the container user.
-    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o622))
-        .ctx(|| format!("chmod exec fifo `{}`", p.display()))?;
-    // Only real root can give it away; a rootless caller is container root.
     if nix::unistd::geteuid().is_root() {
+        use std::os::unix::fs::MetadataExt;
         let (uid, gid) = host_root(plan);
-        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).ctx(|| format!("chown exec fifo `{}`", p.display()))?;
+        let owned = std::fs::symlink_metadata(&p).is_ok_and(|m| (m.uid(), m.gid()) == (uid, gid));
+        if !owned {
+            std::os::unix::fs::chown(&p, Some(uid), Some(gid)).ctx(|| format!("chown exec fifo `{}`", p.display()))?;
+        }
     }
     nix::fcntl::open(&dir.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .ctx(|| format!("open state directory `{}`", dir.path.display()))
+}
+
+/// The created marker and the exec fifo: readable (the marker) and
+/// writable (the fifo) by the container user, who may map to no one on
+/// the host: the init opens both after it took the container's
+/// credentials.
+fn make_fifo_files(dir: &ContainerDir) -> Result<()> {
+    let marker = dir.created_lock_path();
+    nix::fcntl::open(
+        &marker,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o644),
+    )
+    .map(drop)
+    .ctx(|| format!("create `{}`", marker.display()))?;
+    let p = dir.fifo_path();
+    nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o622)).ctx(|| format!("create exec fifo `{}`", p.display()))
 }
 
 /// `start`: release the init, wait until it executed the user program,
@@ -619,6 +653,18 @@ fn wait_program_exec(dir: &ContainerDir, stored: &Stored) {
 /// its cgroup path, may already belong to a new container). `None`: that
 /// `delete --force` itself.
 pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Result<()> {
+    destroy_with(dir, lock, stored, None)
+}
+
+/// [`destroy`], given the container's config when the caller has it
+/// (`run`, which created it): it is not read back from the state
+/// directory then.
+pub fn destroy_with(
+    dir: &ContainerDir,
+    lock: Option<&Lock>,
+    stored: &Stored,
+    spec: Option<&oci_spec::runtime::Spec>,
+) -> Result<()> {
     if lock.is_some_and(|l| !l.names_path()) {
         return Ok(());
     }
@@ -632,8 +678,9 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
     while state::init_alive(stored.pid, stored.start_time) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));
     }
-    let spec = dir.load_config().ok();
-    if let Some(spec) = &spec {
+    let loaded = if spec.is_none() { dir.load_config().ok() } else { None };
+    let spec = spec.or(loaded.as_ref());
+    if let Some(spec) = spec {
         let st = serde_json::to_vec(&stored.oci(Status::Stopped)).unwrap_or_default();
         hooks::run_warn(Stage::Poststop, &hooks::of(spec, Stage::Poststop), &st);
     }
@@ -642,7 +689,7 @@ pub fn destroy(dir: &ContainerDir, lock: Option<&Lock>, stored: &Stored) -> Resu
     if let Some(cg) = stored.own_cgroup() {
         cg.destroy()?;
     }
-    if let Some(spec) = &spec {
+    if let Some(spec) = spec {
         remove_resctrl(spec, &stored.id)?;
     }
     dir.remove()

@@ -22,6 +22,8 @@
 //!                   <---------------- SeccompFd + the listener fd
 //!  send it to listenerPath
 //!  SeccompDone ----------------------->
+//!                   <---------------- Steps (--debug only: the init's
+//!                                        steps with their times)
 //!                                        OFD read lock on created.lock
 //!                   <---------------- Ready
 //!  write pid file + state, exit          open exec.fifo for writing (blocks)
@@ -83,6 +85,9 @@ pub enum Message {
     /// (or time) namespace and forked; this is the host pid of the process
     /// that goes on (the child itself exits).
     Forked(i32),
+    /// `--debug` only: the container process' own steps with their times
+    /// in nanoseconds (`logging::StepTimes`), just before it reports ready.
+    Steps(Vec<(String, u64)>),
     Ready,
     Error(String),
 }

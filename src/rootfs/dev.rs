@@ -29,10 +29,17 @@ pub fn create_device(root: BorrowedFd<'_>, d: &DeviceNode, bind: bool) -> Result
             .ctx(|| format!("bind device `{}` from the host", d.path.display()));
     }
     // Replace whatever the rootfs has at that name (a file, a stale node;
-    // never followed: unlinkat works on the entry itself).
-    let _ = nix::unistd::unlinkat(dir.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir);
-    mknodat(dir.as_fd(), name, d.kind, Mode::from_bits_truncate(d.mode), makedev(d.major, d.minor))
-        .ctx(|| format!("create device `{}`", d.path.display()))?;
+    // never followed: unlinkat works on the entry itself). A fresh /dev
+    // has nothing there: the unlink is only tried when the name is taken.
+    let mknod = || mknodat(dir.as_fd(), name, d.kind, Mode::from_bits_truncate(d.mode), makedev(d.major, d.minor));
+    match mknod() {
+        Err(Errno::EEXIST) => {
+            let _ = nix::unistd::unlinkat(dir.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir);
+            mknod()
+        }
+        r => r,
+    }
+    .ctx(|| format!("create device `{}`", d.path.display()))?;
     fchownat(
         dir.as_fd(),
         name,

@@ -17,7 +17,8 @@ use crate::error::{Context, Error, Result};
 
 const NONE: Option<&str> = None;
 
-/// Make the rootfs the process' `/`.
+/// Make the rootfs the process' `/`. With pivot_root, the old root is
+/// left stacked on top of the new one: [`detach_old_root`] must follow.
 pub fn pivot(root: BorrowedFd<'_>, rootfs: &Path, no_pivot: bool) -> Result<()> {
     if no_pivot {
         nix::unistd::chdir(rootfs).ctx(|| format!("chdir to `{}`", rootfs.display()))?;
@@ -26,9 +27,14 @@ pub fn pivot(root: BorrowedFd<'_>, rootfs: &Path, no_pivot: bool) -> Result<()> 
         return nix::unistd::chdir("/").ctx(|| "chdir to `/`".to_string());
     }
     // pivot_root(".", ".") stacks the old root on top of the new one, so no
-    // directory in the container is needed for it; it is then detached.
+    // directory in the container is needed for it.
     nix::unistd::fchdir(root).ctx(|| "enter the rootfs".to_string())?;
-    nix::unistd::pivot_root(".", ".").ctx(|| format!("pivot_root into `{}`", rootfs.display()))?;
+    nix::unistd::pivot_root(".", ".").ctx(|| format!("pivot_root into `{}`", rootfs.display()))
+}
+
+/// Detach the old root that [`pivot`] left on top of the new one (the
+/// working directory), then enter the new `/`.
+pub fn detach_old_root() -> Result<()> {
     // Make the old root a slave so its unmount doesn't propagate to the host.
     mount(NONE, ".", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE)
         .ctx(|| "make the old root a slave".to_string())?;

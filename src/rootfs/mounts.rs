@@ -34,11 +34,16 @@ pub fn prepare_root(plan: &RootfsPlan) -> Result<OwnedFd> {
     };
     mount(NONE, "/", NONE, first, NONE).ctx(|| "set the propagation of `/`".to_string())?;
     let rootfs = &plan.rootfs;
-    let entries = mountinfo::read();
-    if let Some(parent) = mountinfo::containing_mount(&entries, rootfs) {
-        if parent.optional.iter().any(|o| o.starts_with("shared:")) {
-            mount(NONE, &parent.mount_point, NONE, MsFlags::MS_PRIVATE, NONE)
-                .ctx(|| format!("make the rootfs parent mount `{}` private", parent.mount_point.display()))?;
+    // Only a shared tree (rootfsPropagation `shared`, `rshared`) can leave
+    // the rootfs' parent mount shared: making a mount slave or private
+    // also takes it out of its peer group, and the default is rslave.
+    if first.contains(MsFlags::MS_SHARED) {
+        let entries = mountinfo::read();
+        if let Some(parent) = mountinfo::containing_mount(&entries, rootfs) {
+            if parent.optional.iter().any(|o| o.starts_with("shared:")) {
+                mount(NONE, &parent.mount_point, NONE, MsFlags::MS_PRIVATE, NONE)
+                    .ctx(|| format!("make the rootfs parent mount `{}` private", parent.mount_point.display()))?;
+            }
         }
     }
     mount(Some(rootfs), rootfs, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)

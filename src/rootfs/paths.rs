@@ -59,10 +59,25 @@ pub fn resolve_with(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Res
 /// target created, as runc does for e.g. `/var/run -> /run`.
 pub fn mkdir_all(root: BorrowedFd<'_>, path: &Path, mode: u32) -> Result<OwnedFd> {
     let rel = relative(path);
+    let dir = how(OFlag::O_PATH | OFlag::O_DIRECTORY);
     // Most destinations exist already: one lookup, resolved exactly as the
     // walk below would resolve it.
-    if let Ok(fd) = openat2(root, &rel, how(OFlag::O_PATH | OFlag::O_DIRECTORY)) {
+    if let Ok(fd) = openat2(root, &rel, dir) {
         return Ok(fd);
+    }
+    // Most of the others miss their last component only (`/dev/pts` on a
+    // fresh /dev): make it in its parent, then look the whole path up
+    // again inside the root. Anything else (a deeper miss, a dangling
+    // symlink at the name, an error) takes the walk, which says why.
+    if let (Some(parent), Some(Component::Normal(name))) = (rel.parent(), rel.components().next_back()) {
+        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        if let Ok(p) = openat2(root, parent, dir) {
+            if nix::sys::stat::mkdirat(p.as_fd(), name, Mode::from_bits_truncate(mode)).is_ok() {
+                if let Ok(fd) = openat2(root, &rel, dir) {
+                    return Ok(fd);
+                }
+            }
+        }
     }
     mkdir_all_depth(root, &rel, mode, 0)
 }
@@ -157,6 +172,25 @@ mod tests {
         let f = ensure_file(r.as_fd(), Path::new("/../../etc/f")).unwrap();
         assert!(!is_dir(f.as_fd()));
         assert!(root.join("etc/f").is_file());
+    }
+
+    #[test]
+    fn mkdir_all_makes_what_is_missing_and_follows_dangling_links_inside() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("dev")).unwrap();
+        symlink("/run", t.path().join("var-run")).unwrap();
+        let r = open_root(t.path()).unwrap();
+        for p in ["/dev/pts", "/dev/pts", "/a/b/c", "/var-run/x", "/top"] {
+            let fd = mkdir_all(r.as_fd(), Path::new(p), 0o755).unwrap();
+            assert!(is_dir(fd.as_fd()), "{p}");
+        }
+        for p in ["dev/pts", "a/b/c", "run/x", "top"] {
+            assert!(t.path().join(p).is_dir(), "{p}");
+        }
+        // A file where a directory is wanted fails, and nothing is made.
+        std::fs::write(t.path().join("file"), "").unwrap();
+        assert!(mkdir_all(r.as_fd(), Path::new("/file"), 0o755).is_err());
+        assert!(mkdir_all(r.as_fd(), Path::new("/file/sub"), 0o755).is_err());
     }
 
     #[test]

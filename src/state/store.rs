@@ -113,9 +113,11 @@ impl ContainerDir {
         self.write_atomic(CONFIG_FILE, raw)
     }
 
+    /// State describes processes, which a reboot ends: no flush to disk
+    /// on replace (`atomic_file::write_volatile`).
     fn write_atomic(&self, name: &str, data: &[u8]) -> Result<()> {
         let dst = self.path.join(name);
-        crate::atomic_file::write(&dst, data, 0o600).ctx(|| format!("write `{}`", dst.display()))
+        crate::atomic_file::write_volatile(&dst, data, 0o600).ctx(|| format!("write `{}`", dst.display()))
     }
 
     /// Load `state.json`; a missing directory is "container does not exist".

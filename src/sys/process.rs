@@ -414,6 +414,29 @@ pub fn get_rlimit(resource: u32) -> io::Result<(u64, u64)> {
     Ok((lim.rlim_cur, lim.rlim_max))
 }
 
+/// prctl(PR_CAPBSET_DROP): take capability number `cap` out of the
+/// bounding set (EINVAL: the kernel has no such capability; EPERM: no
+/// CAP_SETPCAP).
+pub fn capbset_drop(cap: u8) -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// prctl(PR_CAPBSET_READ): whether capability number `cap` is in the
+/// bounding set.
+pub fn capbset_read(cap: u8) -> io::Result<bool> {
+    // SAFETY: prctl with integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(cap), 0, 0, 0) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r == 1)
+}
+
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a fresh anonymous session
 /// keyring, so the container can't see the host's keys.
 pub fn join_new_session_keyring() -> io::Result<()> {
@@ -426,10 +449,10 @@ pub fn join_new_session_keyring() -> io::Result<()> {
     Ok(())
 }
 
-/// umask(2).
-pub fn set_umask(mask: u32) {
+/// umask(2); returns the previous mask.
+pub fn set_umask(mask: u32) -> u32 {
     // SAFETY: umask cannot fail.
-    unsafe { libc::umask(mask as libc::mode_t) };
+    unsafe { libc::umask(mask as libc::mode_t) as u32 }
 }
 
 /// A borrowed descriptor for stdio number `fd` (0, 1 or 2).
