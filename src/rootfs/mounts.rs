@@ -421,33 +421,58 @@ fn mount_cgroup(
     }
     mount(Some("tmpfs"), &fd_path(target.as_fd()), Some("tmpfs"), flags, Some("mode=755"))
         .ctx(|| "mount tmpfs for the cgroup hierarchies".to_string())?;
+    // The tmpfs is new and berth's alone: its directories are made and
+    // opened in it directly, nothing in it to resolve inside the root.
+    let base = paths::resolve(root, &m.dest).ctx(|| "open the cgroup tmpfs".to_string())?;
     for h in &hs {
         if h.name.is_empty() {
             continue;
         }
-        let dest = m.dest.join(&h.name);
+        let dir = dir_in_tmpfs(base.as_fd(), &h.name)?;
         if new_cgroupns {
-            let dir = paths::mkdir_all(root, &dest, 0o755)?;
             let data = (!h.options.is_empty()).then_some(h.options.as_str());
             mount(Some(h.fstype.as_str()), &fd_path(dir.as_fd()), Some(h.fstype.as_str()), m.opts.flags, data)
                 .ctx(|| format!("mount cgroup hierarchy `{}`", h.name))?;
         } else {
-            bind_cgroup_dir(root, &h.host_dir, &dest, m.opts.flags)?;
+            mount(Some(&h.host_dir), &fd_path(dir.as_fd()), NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
+                .ctx(|| format!("bind cgroup `{}`", h.host_dir.display()))?;
         }
         // Co-mounted controllers (`cpu,cpuacct`) also get one symlink each.
         if h.name.contains(',') {
-            let base = paths::resolve(root, &m.dest).ctx(|| "open the cgroup tmpfs".to_string())?;
             for part in h.name.split(',') {
                 let _ = nix::unistd::symlinkat(h.name.as_str(), base.as_fd(), part);
             }
         }
     }
-    if m.opts.flags.contains(MsFlags::MS_RDONLY) {
-        let fd = paths::resolve(root, &m.dest).ctx(|| "reopen the cgroup tmpfs".to_string())?;
-        mount(NONE, &fd_path(fd.as_fd()), NONE, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags, NONE)
-            .ctx(|| "make the cgroup tmpfs read-only".to_string())?;
+    if new_cgroupns {
+        if m.opts.flags.contains(MsFlags::MS_RDONLY) {
+            mount(NONE, &fd_path(base.as_fd()), NONE, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags, NONE)
+                .ctx(|| "make the cgroup tmpfs read-only".to_string())?;
+        }
+        return Ok(());
     }
-    Ok(())
+    // The mount's options on the tmpfs and every bind below it, and on
+    // whatever each bind brought along, in one call: a read-only cgroup
+    // mount must not keep writable hierarchies below it (CVE-2023-25809).
+    sfs::mount_setattr_recursive(base.as_fd(), attrs_of(m.opts.flags), 0)
+        .ctx(|| format!("apply the mount options to `{}` and the hierarchies below it", m.dest.display()))
+}
+
+/// Directory `name` made in the cgroup tmpfs `base` (O_PATH), not
+/// following anything.
+fn dir_in_tmpfs(base: BorrowedFd<'_>, name: &str) -> Result<OwnedFd> {
+    use nix::fcntl::OFlag;
+    match nix::sys::stat::mkdirat(base, name, nix::sys::stat::Mode::from_bits_truncate(0o755)) {
+        Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => return Err(e).ctx(|| format!("create `{name}` in the cgroup tmpfs")),
+    }
+    nix::fcntl::openat(
+        base,
+        name,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ctx(|| format!("open `{name}` in the cgroup tmpfs"))
 }
 
 fn bind_cgroup_dir(root: BorrowedFd<'_>, host: &Path, dest: &Path, flags: MsFlags) -> Result<()> {
