@@ -55,6 +55,8 @@ pub fn plan(c: Option<&LinuxCapabilities>) -> Result<CapPlan> {
 /// skipped.
 pub fn drop_bounding(p: &CapPlan) -> Result<()> {
     use crate::sys::process::{capbset_drop, capbset_read};
+    // The prctls themselves (sys::process), not caps::drop: its error is a
+    // string, and the errno (EPERM, EINVAL) decides here.
     // Dropped straight away, one prctl each, not read first: dropping a
     // capability that is not in the set is no error. Only without
     // CAP_SETPCAP (EPERM) is the set read, to tell "already out" (fine)

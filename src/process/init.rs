@@ -119,6 +119,7 @@ fn setup(plan: &Plan, chan: &Channel, go: bool, fds: InitFds, mut steps: StepTim
         steps.step("bring up `lo`");
     }
     set_uts(plan)?;
+    steps.step("set the hostname, domainname");
     // 3-5. The root filesystem, the create hooks, the switch of root.
     sp::set_umask(0);
     let cwd = plan.process.as_ref().map(|p| p.cwd.clone()).unwrap_or_else(|| "/".into());
@@ -264,7 +265,6 @@ pub(super) fn create_hooks(plan: &Plan, chan: &Channel) -> Result<String> {
 /// The container's own mount namespace: mounts (still seeing the host's
 /// paths), /dev, hooks, pivot_root, then the paths locked down from inside.
 fn setup_rootfs(plan: &Plan, chan: &Channel, in_userns: bool, cwd: &Path, steps: &mut StepTimes) -> Result<RootfsDone> {
-    steps.step("set the hostname, domainname");
     let root = mounts::prepare_root(&plan.rootfs)?;
     steps.step("prepare the root (propagation, rootfs bind)");
     mounts::mount_all(root.as_fd(), &plan.rootfs, &plan.idmapped, in_userns, plan.ns.new_cgroup, plan.cgroup.as_ref())?;

@@ -434,8 +434,7 @@ fn mount_cgroup(
             mount(Some(h.fstype.as_str()), &fd_path(dir.as_fd()), Some(h.fstype.as_str()), m.opts.flags, data)
                 .ctx(|| format!("mount cgroup hierarchy `{}`", h.name))?;
         } else {
-            mount(Some(&h.host_dir), &fd_path(dir.as_fd()), NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
-                .ctx(|| format!("bind cgroup `{}`", h.host_dir.display()))?;
+            bind_host_cgroup(dir.as_fd(), &h.host_dir)?;
         }
         // Co-mounted controllers (`cpu,cpuacct`) also get one symlink each.
         if h.name.contains(',') {
@@ -477,13 +476,19 @@ fn dir_in_tmpfs(base: BorrowedFd<'_>, name: &str) -> Result<OwnedFd> {
 
 fn bind_cgroup_dir(root: BorrowedFd<'_>, host: &Path, dest: &Path, flags: MsFlags) -> Result<()> {
     let dir = paths::mkdir_all(root, dest, 0o755)?;
-    mount(Some(host), &fd_path(dir.as_fd()), NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
-        .ctx(|| format!("bind cgroup `{}`", host.display()))?;
+    bind_host_cgroup(dir.as_fd(), host)?;
     // Recursively: a read-only cgroup mount must not keep writable
     // hierarchies mounted below it (CVE-2023-25809).
     let fd = paths::resolve(root, dest).ctx(|| "reopen the cgroup bind".to_string())?;
     sfs::mount_setattr_recursive(fd.as_fd(), attrs_of(flags), 0)
         .ctx(|| format!("apply the mount options to cgroup `{}`", dest.display()))
+}
+
+/// Bind the host's cgroup directory `host` (and what is mounted below it)
+/// onto the directory `dir`; the caller applies the mount's options.
+fn bind_host_cgroup(dir: BorrowedFd<'_>, host: &Path) -> Result<()> {
+    mount(Some(host), &fd_path(dir), NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
+        .ctx(|| format!("bind cgroup `{}`", host.display()))
 }
 
 /// The mount_setattr(2) attributes for the restricting MS_* flags.
